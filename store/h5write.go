@@ -1,0 +1,289 @@
+package store
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// This file is a minimal HDF5 writer for exactly what the store needs: a
+// root group of uint8 datasets with contiguous storage and int32 attributes
+// (scalar or 1-D, including empty). It writes the oldest format libhdf5
+// reads everywhere — superblock v0, version-1 object headers, a symbol-table
+// root group — the same structures h5py produces with libver="earliest".
+// scigolib/hdf5 cannot write empty attributes (the reference's slice_frames of
+// a single-slice view has shape (0,)) nor true scalars, hence this file.
+//
+// Format reference: "HDF5 File Format Specification Version 3.0",
+// sections II.A (superblock), III.A.1 (v1 B-trees), III.B (group symbol
+// table nodes), III.D (local heaps), IV.A.1.a (v1 object headers) and
+// IV.A.2 (header messages).
+
+const (
+	h5Undef      = ^uint64(0) // the undefined address
+	h5LeafK      = 4          // group leaf node K: a symbol table node holds 2K entries
+	h5InternalK  = 16         // group internal node K: a B-tree node holds 2K children
+	h5EntrySize  = 40         // symbol table entry with 8-byte offsets
+	h5SnodSize   = 8 + 2*h5LeafK*h5EntrySize
+	h5BtreeSize  = 24 + 2*h5InternalK*8 + (2*h5InternalK+1)*8
+	h5FreeNull   = 1 // libhdf5's on-disk "no free block" marker (H5HL_FREE_NULL)
+	h5SuperSize  = 96
+	h5MaxEntries = 2 * h5LeafK * 2 * h5InternalK
+)
+
+// h5Attr is an int32 attribute: scalar when Scalar is set (Values has one
+// element), otherwise 1-D of len(Values), possibly empty.
+type h5Attr struct {
+	Name   string
+	Scalar bool
+	Values []int32
+}
+
+// h5Dataset is a uint8 dataset with contiguous storage.
+type h5Dataset struct {
+	Name  string
+	Dims  []uint64
+	Data  []byte
+	Attrs []h5Attr
+}
+
+// writeH5 writes datasets as the root group's members to w.
+func writeH5(w io.Writer, datasets []h5Dataset) error {
+	if len(datasets) == 0 {
+		return fmt.Errorf("hdf5: no datasets")
+	}
+	if len(datasets) > h5MaxEntries {
+		return fmt.Errorf("hdf5: %d datasets exceed the writer's limit of %d", len(datasets), h5MaxEntries)
+	}
+	ds := append([]h5Dataset(nil), datasets...)
+	// Symbol table nodes are searched by name: keep them sorted.
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Name < ds[j].Name })
+	for i, d := range ds {
+		if i > 0 && d.Name == ds[i-1].Name {
+			return fmt.Errorf("hdf5: duplicate dataset name %q", d.Name)
+		}
+		n := uint64(1)
+		for _, x := range d.Dims {
+			n *= x
+		}
+		if n != uint64(len(d.Data)) {
+			return fmt.Errorf("hdf5: dataset %s: %d bytes for shape %v", d.Name, len(d.Data), d.Dims)
+		}
+	}
+
+	// Local heap data: "" at offset 0, then each name NUL-terminated and
+	// padded to 8 bytes.
+	heap := make([]byte, 8)
+	nameOff := make([]uint64, len(ds))
+	for i, d := range ds {
+		nameOff[i] = uint64(len(heap))
+		heap = append(heap, d.Name...)
+		heap = append(heap, 0)
+		heap = pad8(heap)
+	}
+	headers := make([][]byte, len(ds))
+	for i := range ds {
+		headers[i] = datasetHeader(ds[i], 0) // sized now, addressed below
+	}
+	nSnod := (len(ds) + 2*h5LeafK - 1) / (2 * h5LeafK)
+
+	// Addresses, in file order.
+	var (
+		rootOH   = uint64(h5SuperSize)
+		rootSize = uint64(16 + 8 + 16)
+		heapHdr  = rootOH + rootSize
+		heapData = heapHdr + 32
+		btree    = heapData + uint64(len(heap))
+		snod0    = btree + h5BtreeSize
+		next     = snod0 + uint64(nSnod)*h5SnodSize
+	)
+	ohAddr := make([]uint64, len(ds))
+	dataAddr := make([]uint64, len(ds))
+	for i := range ds {
+		ohAddr[i] = next
+		dataAddr[i] = next + uint64(len(headers[i]))
+		next = dataAddr[i] + uint64(len(ds[i].Data))
+		next = (next + 7) &^ 7
+		headers[i] = datasetHeader(ds[i], dataAddr[i])
+	}
+	eof := next
+
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var b []byte
+	// Superblock v0.
+	b = append(b, "\x89HDF\r\n\x1a\n"...)
+	b = append(b, 0, 0, 0, 0, 0, 8, 8, 0) // versions, offset and length sizes
+	b = le16(b, h5LeafK)
+	b = le16(b, h5InternalK)
+	b = le32(b, 0)
+	b = le64(b, 0)       // base address
+	b = le64(b, h5Undef) // free-space info
+	b = le64(b, eof)
+	b = le64(b, h5Undef) // driver info
+	b = symbolEntry(b, 0, rootOH, 1, btree, heapHdr)
+	// Root group object header: one symbol table message.
+	msg := le64(le64(nil, btree), heapHdr)
+	b = append(b, objectHeaderV1([]h5Msg{{0x0011, msg}})...)
+	// Local heap.
+	b = append(b, "HEAP"...)
+	b = append(b, 0, 0, 0, 0)
+	b = le64(b, uint64(len(heap)))
+	b = le64(b, h5FreeNull)
+	b = le64(b, heapData)
+	b = append(b, heap...)
+	// Group B-tree: one leaf level node whose children are the symbol table nodes.
+	node := append([]byte("TREE"), 0, 0)
+	node = le16(node, uint16(nSnod))
+	node = le64(node, h5Undef)
+	node = le64(node, h5Undef)
+	node = le64(node, 0) // key 0: the empty name
+	for k := 0; k < nSnod; k++ {
+		node = le64(node, snod0+uint64(k)*h5SnodSize)
+		last := min((k+1)*2*h5LeafK, len(ds)) - 1
+		node = le64(node, nameOff[last]) // key k+1: the largest name in child k
+	}
+	b = append(b, node...)
+	b = append(b, make([]byte, h5BtreeSize-len(node))...)
+	// Symbol table nodes.
+	for k := 0; k < nSnod; k++ {
+		lo, hi := k*2*h5LeafK, min((k+1)*2*h5LeafK, len(ds))
+		sn := append([]byte("SNOD"), 1, 0)
+		sn = le16(sn, uint16(hi-lo))
+		for i := lo; i < hi; i++ {
+			sn = symbolEntry(sn, nameOff[i], ohAddr[i], 0, 0, 0)
+		}
+		b = append(b, sn...)
+		b = append(b, make([]byte, h5SnodSize-len(sn))...)
+	}
+	if _, err := bw.Write(b); err != nil {
+		return err
+	}
+	for i, d := range ds {
+		if _, err := bw.Write(headers[i]); err != nil {
+			return err
+		}
+		if _, err := bw.Write(d.Data); err != nil {
+			return err
+		}
+		if p := (8 - len(d.Data)%8) % 8; p > 0 {
+			if _, err := bw.Write(make([]byte, p)); err != nil {
+				return err
+			}
+		}
+	}
+	return bw.Flush()
+}
+
+type h5Msg struct {
+	typ  uint16
+	data []byte
+}
+
+// objectHeaderV1 encodes a version-1 object header (12-byte prefix padded to
+// 16, messages 8-byte aligned).
+func objectHeaderV1(msgs []h5Msg) []byte {
+	var body []byte
+	for _, m := range msgs {
+		d := pad8(append([]byte(nil), m.data...))
+		body = le16(body, m.typ)
+		body = le16(body, uint16(len(d)))
+		body = append(body, 0, 0, 0, 0) // flags, reserved
+		body = append(body, d...)
+	}
+	h := []byte{1, 0}
+	h = le16(h, uint16(len(msgs)))
+	h = le32(h, 1) // reference count
+	h = le32(h, uint32(len(body)))
+	h = append(h, 0, 0, 0, 0)
+	return append(h, body...)
+}
+
+func datasetHeader(d h5Dataset, dataAddr uint64) []byte {
+	msgs := []h5Msg{
+		{0x0001, dataspaceV1(d.Dims, false)},
+		{0x0003, fixedType(1, false)},
+		{0x0005, []byte{2, 1, 2, 0}}, // fill value v2: early allocation, never write fill, undefined
+		{0x0008, le64(le64([]byte{3, 1}, dataAddr), uint64(len(d.Data)))},
+	}
+	for _, a := range d.Attrs {
+		msgs = append(msgs, h5Msg{0x000C, attrMessage(a)})
+	}
+	return objectHeaderV1(msgs)
+}
+
+// dataspaceV1 encodes a simple dataspace; rank 0 is a scalar.
+func dataspaceV1(dims []uint64, scalar bool) []byte {
+	if scalar {
+		dims = nil
+	}
+	b := []byte{1, byte(len(dims)), 0, 0, 0, 0, 0, 0}
+	for _, x := range dims {
+		b = le64(b, x)
+	}
+	return b
+}
+
+// fixedType encodes a little-endian fixed-point datatype of size bytes.
+func fixedType(size int, signed bool) []byte {
+	var bits byte
+	if signed {
+		bits = 0x08
+	}
+	b := []byte{0x10, bits, 0, 0} // version 1, class 0 (fixed point)
+	b = le32(b, uint32(size))
+	b = le16(b, 0)
+	return le16(b, uint16(8*size))
+}
+
+func attrMessage(a h5Attr) []byte {
+	name := append([]byte(a.Name), 0)
+	dt := fixedType(4, true)
+	sp := dataspaceV1([]uint64{uint64(len(a.Values))}, a.Scalar)
+	b := []byte{1, 0}
+	b = le16(b, uint16(len(name)))
+	b = le16(b, uint16(len(dt)))
+	b = le16(b, uint16(len(sp)))
+	b = append(b, pad8(name)...)
+	b = append(b, pad8(dt)...)
+	b = append(b, pad8(sp)...)
+	for _, v := range a.Values {
+		b = le32(b, uint32(v))
+	}
+	return b
+}
+
+func symbolEntry(b []byte, nameOff, header uint64, cache uint32, btree, heap uint64) []byte {
+	b = le64(b, nameOff)
+	b = le64(b, header)
+	b = le32(b, cache)
+	b = le32(b, 0)
+	b = le64(b, btree)
+	return le64(b, heap)
+}
+
+func pad8(b []byte) []byte {
+	for len(b)%8 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func le16(b []byte, v uint16) []byte { return binary.LittleEndian.AppendUint16(b, v) }
+func le32(b []byte, v uint32) []byte { return binary.LittleEndian.AppendUint32(b, v) }
+func le64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(b, v) }
+
+// writeH5File writes datasets to the named file and syncs it.
+func writeH5File(name string, datasets []h5Dataset) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := writeH5(f, datasets); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

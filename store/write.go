@@ -1,0 +1,83 @@
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/cmrfm/cmrfm/cine"
+	"github.com/cmrfm/cmrfm/internal/fsutil"
+)
+
+// Ext is the file extension of a study file.
+const Ext = ".h5"
+
+// StudyPath returns where a study lives in a store rooted at root:
+// <root>/<site>_<patient>/<study>.h5. The parts must be non-empty and must
+// not contain path separators or '-' (the reference loader splits file keys
+// at the first '-').
+func StudyPath(root, site, patient, study string) (string, error) {
+	for _, p := range []struct{ name, v string }{{"site", site}, {"patient", patient}, {"study", study}} {
+		if p.v == "" || strings.ContainsAny(p.v, `/\-`) || p.v == "." || p.v == ".." {
+			return "", fmt.Errorf("store: %s %q must be non-empty and contain no '/', '\\' or '-'", p.name, p.v)
+		}
+	}
+	return filepath.Join(root, site+"_"+patient, study+Ext), nil
+}
+
+// Write writes s to path as one HDF5 file, atomically: a reader sees either
+// the previous file or the complete new one. Every view must hold uint8
+// pixels and pass cine.Video.Validate; views are written in canonical order.
+func Write(path string, s *cine.Study) error {
+	names := s.ViewNames()
+	if len(names) == 0 {
+		return fmt.Errorf("store: write %s: study %q has no views", path, s.Key)
+	}
+	for _, name := range names {
+		v := s.Views[name]
+		if err := checkWritable(name, v); err != nil {
+			return fmt.Errorf("store: write %s: %w", path, err)
+		}
+	}
+	ds := make([]h5Dataset, 0, len(names))
+	for _, name := range names {
+		v := s.Views[name]
+		sf := v.SliceFrames
+		if sf == nil {
+			sf = []int32{}
+		}
+		ds = append(ds, h5Dataset{
+			Name: string(name),
+			Dims: []uint64{uint64(v.C), uint64(v.F), uint64(v.H), uint64(v.W)},
+			Data: v.Pix,
+			Attrs: []h5Attr{
+				{Name: "slice_frames", Values: sf},
+				{Name: "total_images", Scalar: true, Values: []int32{v.TotalImages}},
+			},
+		})
+	}
+	err := fsutil.WriteAtomic(path, func(tmp string) error { return writeH5File(tmp, ds) })
+	if err != nil {
+		return fmt.Errorf("store: write %s: %w", path, err)
+	}
+	return nil
+}
+
+func checkWritable(name cine.View, v *cine.Video) error {
+	if v == nil {
+		return fmt.Errorf("view %s is nil", name)
+	}
+	if err := v.Validate(); err != nil {
+		return fmt.Errorf("view %s: %w", name, err)
+	}
+	if v.Pix == nil {
+		return fmt.Errorf("view %s: store datasets are uint8; convert float32 pixels first (cine intensity policy)", name)
+	}
+	if v.C != 1 && v.C != 3 {
+		return fmt.Errorf("view %s: %d channels; the store holds 1 or 3", name, v.C)
+	}
+	if strings.ContainsAny(string(name), "/.") || name == "" {
+		return fmt.Errorf("view name %q is not a valid dataset name", name)
+	}
+	return nil
+}
