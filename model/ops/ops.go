@@ -1,0 +1,169 @@
+// Package ops holds graph compositions that make cmrfm's video models fast
+// and trainable on GoMLX's pure-Go backend, where the generic operations are
+// slow or lack a gradient:
+//
+//   - [Conv3D]: a dense 3-D convolution written as im2col (strided slices)
+//     plus one matrix multiplication — the backend's ConvGeneral runs two
+//     orders of magnitude slower than its matmul.
+//   - [DepthwiseConv3D]: a per-channel 3-D convolution written as shifted,
+//     strided slices multiplied by the kernel taps and summed.
+//   - [MaxPool3D]: a 3-D max pool written as strided slices reduced with Max;
+//     the backend's ReduceWindow max has no gradient.
+//
+// Each op takes an [Impl]: [Auto] picks the composition on the Go backend and
+// GoMLX's generic operation on XLA (whose convolutions and pools are fast and
+// differentiable there); [Composed] and [Generic] force one path. Tests check
+// that both paths agree in values and gradients.
+//
+// Layouts follow the models that use them: inputs of [Conv3D] are PyTorch's
+// channels-first [B, C, T, H, W] (a raw video clip), while the pooling ops
+// work channels-last on [N, T, H, W, C] (tokens reshaped to a grid), so no
+// transposes are needed around them. Kernels keep PyTorch's layout, so
+// published weights are used as they are.
+package ops
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend" // registers the pure-Go backend
+	"github.com/gomlx/gomlx/core/graph"
+)
+
+// Impl selects how an op is built.
+type Impl int
+
+const (
+	// Auto uses GoMLX's generic op on XLA backends and the composition elsewhere.
+	Auto Impl = iota
+	// Composed always uses the slice/matmul composition.
+	Composed
+	// Generic always uses GoMLX's generic op (ConvGeneral, ReduceWindow).
+	Generic
+)
+
+func (i Impl) String() string {
+	switch i {
+	case Auto:
+		return "auto"
+	case Composed:
+		return "composed"
+	case Generic:
+		return "generic"
+	}
+	return fmt.Sprintf("Impl(%d)", int(i))
+}
+
+// generic reports whether the generic op should be built in g.
+func (i Impl) generic(g *graph.Graph) bool {
+	switch i {
+	case Generic:
+		return true
+	case Composed:
+		return false
+	}
+	return IsXLA(g.Backend())
+}
+
+// IsXLA reports whether b is an XLA (PJRT) backend.
+func IsXLA(b compute.Backend) bool {
+	return b != nil && strings.HasPrefix(strings.ToLower(b.Name()), "xla")
+}
+
+// DefaultBackendConfig is used by [NewBackend] when neither its argument nor
+// $GOMLX_BACKEND names a backend.
+const DefaultBackendConfig = "go"
+
+// NewBackend builds a GoMLX backend from config ("go", "xla:cuda", …); an
+// empty config falls back to $GOMLX_BACKEND, then to the pure-Go backend.
+// Backends other than "go" must be compiled in with a blank import.
+func NewBackend(config string) (b compute.Backend, err error) {
+	if config == "" {
+		config = os.Getenv(compute.ConfigEnvVar)
+	}
+	if config == "" {
+		config = DefaultBackendConfig
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("ops: backend %q: %v (compiled-in backends: %v)", config, r, compute.List())
+		}
+	}()
+	b, err = compute.NewWithConfig(config)
+	if err != nil {
+		return nil, fmt.Errorf("ops: backend %q: %w", config, err)
+	}
+	return b, nil
+}
+
+// outSize is the output length of a window op along one axis.
+func outSize(in, kernel, stride, padLo, padHi int) int {
+	return (in+padLo+padHi-kernel)/stride + 1
+}
+
+// Window describes a 3-D sliding window: kernel size, stride and symmetric
+// zero padding per axis (T, H, W), as in PyTorch's Conv3d/MaxPool3d.
+type Window struct {
+	Kernel, Stride, Padding [3]int
+}
+
+// OutDims returns the output (T, H, W) for input dims (t, h, w).
+func (w Window) OutDims(t, h, wd int) [3]int {
+	in := [3]int{t, h, wd}
+	var o [3]int
+	for i := range 3 {
+		o[i] = outSize(in[i], w.Kernel[i], w.Stride[i], w.Padding[i], w.Padding[i])
+	}
+	return o
+}
+
+func (w Window) check(op string, t, h, wd int) {
+	in := [3]int{t, h, wd}
+	for i := range 3 {
+		if w.Kernel[i] < 1 || w.Stride[i] < 1 || w.Padding[i] < 0 {
+			panic(fmt.Sprintf("ops.%s: invalid window %+v", op, w))
+		}
+		if in[i]+2*w.Padding[i] < w.Kernel[i] {
+			panic(fmt.Sprintf("ops.%s: axis %d has %d elements (+2×%d padding), smaller than the kernel %d",
+				op, i, in[i], w.Padding[i], w.Kernel[i]))
+		}
+	}
+}
+
+// taps calls fn for every kernel offset (a, b, c) in raster order with the
+// strided slice of the padded input xp (axes 1, 2, 3 are T, H, W) that the
+// offset contributes to every output position.
+func taps(xp *graph.Node, w Window, out [3]int, fn func(a, b, c int, s *graph.Node)) {
+	for a := range w.Kernel[0] {
+		for b := range w.Kernel[1] {
+			for c := range w.Kernel[2] {
+				s := graph.Slice(xp,
+					graph.AxisRange(),
+					graph.AxisRange(a, a+(out[0]-1)*w.Stride[0]+1).Stride(w.Stride[0]),
+					graph.AxisRange(b, b+(out[1]-1)*w.Stride[1]+1).Stride(w.Stride[1]),
+					graph.AxisRange(c, c+(out[2]-1)*w.Stride[2]+1).Stride(w.Stride[2]),
+					graph.AxisRange())
+				fn(a, b, c, s)
+			}
+		}
+	}
+}
+
+// padChannelsLast pads axes 1..3 of a [N, T, H, W, C] tensor with value.
+// It concatenates constant blocks rather than calling graph.Pad, which has no
+// gradient in GoMLX v0.28.
+func padChannelsLast(x *graph.Node, p [3]int, value *graph.Node) *graph.Node {
+	for i, n := range p {
+		if n == 0 {
+			continue
+		}
+		axis := i + 1
+		dims := x.Shape().Clone().Dimensions
+		dims[axis] = n
+		block := graph.BroadcastToDims(graph.ConvertDType(value, x.DType()), dims...)
+		x = graph.Concatenate([]*graph.Node{block, x, block}, axis)
+	}
+	return x
+}

@@ -1,0 +1,109 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors/images"
+)
+
+// DepthwiseConv3D is PyTorch's Conv3d with groups = channels (one kernel per
+// channel, no bias) on a channels-last input:
+//
+//	x      [N, T, H, W, C]
+//	kernel [C, 1, kt, kh, kw]   PyTorch's weight layout
+//	output [N, T', H', W', C]
+//
+// The composition is Σ over kernel taps of (strided slice of the padded
+// input) × (that tap's per-channel weight): kt·kh·kw multiply-adds on tensors
+// of the output's size.
+func DepthwiseConv3D(x, kernel *graph.Node, w Window, impl Impl) *graph.Node {
+	xs, ks := x.Shape(), kernel.Shape()
+	ch := xs.Dimensions[4]
+	if xs.Rank() != 5 || ks.Rank() != 5 || ks.Dimensions[0] != ch || ks.Dimensions[1] != 1 {
+		panic(fmt.Sprintf("ops.DepthwiseConv3D: want x [N,T,H,W,C] and kernel [C,1,kt,kh,kw], got x %s kernel %s", xs, ks))
+	}
+	if [3]int(ks.Dimensions[2:]) != w.Kernel {
+		panic(fmt.Sprintf("ops.DepthwiseConv3D: kernel %s does not match window %v", ks, w.Kernel))
+	}
+	w.check("DepthwiseConv3D", xs.Dimensions[1], xs.Dimensions[2], xs.Dimensions[3])
+	if impl.generic(x.Graph()) {
+		axes := compute.ConvolveAxesConfig{
+			InputBatch: 0, InputChannels: 4, InputSpatial: []int{1, 2, 3},
+			KernelOutputChannels: 0, KernelInputChannels: 1, KernelSpatial: []int{2, 3, 4},
+			OutputBatch: 0, OutputChannels: 4, OutputSpatial: []int{1, 2, 3},
+		}
+		pads := [][2]int{{w.Padding[0], w.Padding[0]}, {w.Padding[1], w.Padding[1]}, {w.Padding[2], w.Padding[2]}}
+		return graph.ConvGeneral(x, kernel, axes, w.Stride[:], pads, nil, nil, ch, 1)
+	}
+	out := w.OutDims(xs.Dimensions[1], xs.Dimensions[2], xs.Dimensions[3])
+	xp := padChannelsLast(x, w.Padding, graph.ScalarZero(x.Graph(), x.DType()))
+	// Taps as [kt·kh·kw, C]: row k is the weight of tap k for every channel.
+	k := w.Kernel[0] * w.Kernel[1] * w.Kernel[2]
+	kt := graph.Transpose(graph.Reshape(kernel, ch, k), 0, 1)
+	var acc *graph.Node
+	i := 0
+	taps(xp, w, out, func(_, _, _ int, s *graph.Node) {
+		tap := graph.Reshape(graph.Slice(kt, graph.AxisElem(i)), 1, 1, 1, 1, ch)
+		term := graph.Mul(s, tap)
+		if acc == nil {
+			acc = term
+		} else {
+			acc = graph.Add(acc, term)
+		}
+		i++
+	})
+	return acc
+}
+
+// MaxPool3D is PyTorch's MaxPool3d (padding counts as −∞, no dilation) on a
+// channels-last input [N, T, H, W, C], giving [N, T', H', W', C].
+//
+// The composition takes the max over the kernel's strided slices. Padding
+// uses the dtype's lowest finite value (so Max's gradient never sees ∞−∞),
+// and the taps are folded from last to first with Max(tap, acc), whose
+// gradient goes to the left operand on ties: as in PyTorch, the first
+// maximal element of a window receives the gradient. Every window must hold
+// at least one real element (padding < kernel), as PyTorch requires.
+func MaxPool3D(x *graph.Node, w Window, impl Impl) *graph.Node {
+	xs := x.Shape()
+	if xs.Rank() != 5 {
+		panic(fmt.Sprintf("ops.MaxPool3D: want x [N,T,H,W,C], got %s", xs))
+	}
+	w.check("MaxPool3D", xs.Dimensions[1], xs.Dimensions[2], xs.Dimensions[3])
+	for i := range 3 {
+		if 2*w.Padding[i] > w.Kernel[i] {
+			panic(fmt.Sprintf("ops.MaxPool3D: padding %v must be at most half the kernel %v", w.Padding, w.Kernel))
+		}
+	}
+	if impl.generic(x.Graph()) {
+		pads := [][2]int{{w.Padding[0], w.Padding[0]}, {w.Padding[1], w.Padding[1]}, {w.Padding[2], w.Padding[2]}}
+		return graph.MaxPool(x).ChannelsAxis(images.ChannelsLast).
+			WindowPerAxis(w.Kernel[:]...).StridePerAxis(w.Stride[:]...).PaddingPerDim(pads).Done()
+	}
+	out := w.OutDims(xs.Dimensions[1], xs.Dimensions[2], xs.Dimensions[3])
+	xp := padChannelsLast(x, w.Padding, graph.Scalar(x.Graph(), x.DType(), lowest(x.DType())))
+	var slices []*graph.Node
+	taps(xp, w, out, func(_, _, _ int, s *graph.Node) { slices = append(slices, s) })
+	acc := slices[len(slices)-1]
+	for i := len(slices) - 2; i >= 0; i-- {
+		acc = graph.Max(slices[i], acc)
+	}
+	return acc
+}
+
+// lowest is the most negative finite value of a floating-point dtype.
+func lowest(dt dtypes.DType) float64 {
+	switch dt {
+	case dtypes.Float64:
+		return -math.MaxFloat64
+	case dtypes.Float16:
+		return -65504
+	case dtypes.BFloat16:
+		return -3.38e38
+	}
+	return -math.MaxFloat32
+}
