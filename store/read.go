@@ -1,19 +1,14 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 
-	"github.com/scigolib/hdf5"
-
 	"github.com/cmrfm/cmrfm/cine"
+	"github.com/cmrfm/cmrfm/internal/hdf5"
 )
 
 // Layout says how a 4-D dataset's axes are ordered.
@@ -66,11 +61,11 @@ type DatasetInfo struct {
 	Name string
 	// Dims is the stored shape, in the file's own axis order.
 	Dims []int
-	// Type is "uint8", "int16", "float32", … as far as the file says.
+	// Type is "uint8", "int16", "float32", …
 	Type string
-	// Storage is "chunked (chunks=[…])", "contiguous (…)" or "compact (…)".
+	// Storage is "contiguous", "compact" or "chunked […] deflate", etc.
 	Storage string
-	// Attrs holds the dataset's numeric attributes as int64 or float64 slices.
+	// Attrs holds the dataset's numeric attributes.
 	Attrs map[string][]float64
 	// Layout is the axis order Read will assume (resolved from Dims only;
 	// ambiguous shapes are resolved on the data).
@@ -84,7 +79,7 @@ type File struct {
 	Path     string
 	Size     int64
 	h        *hdf5.File
-	datasets []*hdf5.Dataset
+	datasets []hdf5.Member
 }
 
 // Open opens a study file and lists its root datasets. The error names the
@@ -108,10 +103,15 @@ func Open(path string) (f *File, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w: %v", path, ErrFormat, err)
 	}
+	ms, err := h.Members()
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("store: %s: %w: %v", path, ErrFormat, err)
+	}
 	f = &File{Path: path, Size: st.Size(), h: h}
-	for _, c := range h.Root().Children() {
-		if d, ok := c.(*hdf5.Dataset); ok {
-			f.datasets = append(f.datasets, d)
+	for _, m := range ms {
+		if m.Kind == hdf5.KindDataset {
+			f.datasets = append(f.datasets, m)
 		}
 	}
 	return f, nil
@@ -135,30 +135,35 @@ func checkSignature(path string) error {
 	return nil
 }
 
-// recoverAs turns a panic inside the HDF5 decoder into an error naming the
-// file: corrupt input must never crash a batch job.
+// recoverAs turns a panic while decoding into an error naming the file:
+// corrupt input must never crash a batch job.
 func recoverAs(err *error, path, what string) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("store: %s: %w: %s failed inside the HDF5 decoder: %v", path, ErrFormat, what, r)
+		*err = fmt.Errorf("store: %s: %w: %s failed: %v", path, ErrFormat, what, r)
 	}
 }
 
 // Close releases the file.
 func (f *File) Close() error { return f.h.Close() }
 
-// Names returns the root dataset names in file order.
+// Names returns the root dataset names in byte order (h5py's order).
 func (f *File) Names() []string {
 	out := make([]string, len(f.datasets))
 	for i, d := range f.datasets {
-		out[i] = d.Name()
+		out[i] = d.Name
 	}
 	return out
 }
 
-func (f *File) dataset(name string) (*hdf5.Dataset, error) {
+func (f *File) open(name string) (ds *hdf5.Dataset, err error) {
+	defer recoverAs(&err, f.Path, "reading dataset "+name)
 	for _, d := range f.datasets {
-		if d.Name() == name {
-			return d, nil
+		if d.Name == name {
+			ds, err := f.h.Dataset(name)
+			if err != nil {
+				return nil, fmt.Errorf("store: %s: %w: %v", f.Path, ErrFormat, err)
+			}
+			return ds, nil
 		}
 	}
 	return nil, fmt.Errorf("store: %s: no dataset %q (has %s)", f.Path, name, strings.Join(f.Names(), ", "))
@@ -168,67 +173,41 @@ func (f *File) dataset(name string) (*hdf5.Dataset, error) {
 func (f *File) Info() []DatasetInfo {
 	out := make([]DatasetInfo, 0, len(f.datasets))
 	for _, d := range f.datasets {
-		out = append(out, f.describe(d))
+		ds, err := f.open(d.Name)
+		if err != nil {
+			out = append(out, DatasetInfo{Name: d.Name, Err: err})
+			continue
+		}
+		out = append(out, f.describe(ds))
 	}
 	return out
 }
 
-var (
-	reDims  = regexp.MustCompile(`(\d+)D array \[([\d x]+)\]`)
-	reType  = regexp.MustCompile(`^Dataset: (\w+) \(size=(\d+) bytes\)`)
-	reStore = regexp.MustCompile(`, ((?:chunked|contiguous|compact|virtual).*)$`)
-)
-
-// describe reads a dataset's metadata. scigolib exposes it only as a
-// description string ("Dataset: integer (size=1 bytes), 4D array [3 50 224
-// 224], chunked (chunks=[3 1 224 224 1])"), which this parses.
-func (f *File) describe(d *hdf5.Dataset) (di DatasetInfo) {
-	di.Name = d.Name()
-	defer func() {
-		if r := recover(); r != nil {
-			di.Err = fmt.Errorf("store: %s: dataset %s: %w: metadata unreadable: %v", f.Path, di.Name, ErrFormat, r)
+func (f *File) describe(ds *hdf5.Dataset) DatasetInfo {
+	di := DatasetInfo{Name: ds.Name, Type: ds.Type.String(), Storage: ds.Storage, Attrs: map[string][]float64{}}
+	if ds.Storage == "chunked" {
+		di.Storage = fmt.Sprintf("chunked %v", ds.Chunk)
+		if len(ds.Filters) > 0 {
+			di.Storage += " " + strings.Join(ds.Filters, "+")
 		}
-	}()
-	s, err := d.Info()
-	if err != nil {
-		di.Err = fmt.Errorf("store: %s: dataset %s: %w: %v", f.Path, di.Name, ErrFormat, err)
-		return di
 	}
-	m := reType.FindStringSubmatch(s)
-	if m == nil {
-		di.Err = fmt.Errorf("store: %s: dataset %s: unsupported datatype (%s)", f.Path, di.Name, s)
-		return di
-	}
-	size, _ := strconv.Atoi(m[2])
-	switch m[1] {
-	case "integer":
-		// The description does not carry signedness; cine data is unsigned
-		// in every store we know, and Read checks values on conversion.
-		di.Type = "uint" + strconv.Itoa(8*size)
-	case "float":
-		di.Type = "float" + strconv.Itoa(8*size)
-	default:
-		di.Type = m[1]
-	}
-	if strings.Contains(s, "scalar") {
-		di.Dims = []int{}
-	} else if m := reDims.FindStringSubmatch(s); m != nil {
-		for _, p := range strings.Fields(strings.ReplaceAll(m[2], "x", " ")) {
-			n, _ := strconv.Atoi(p)
-			di.Dims = append(di.Dims, n)
-		}
-	} else if strings.Contains(s, "1D array [") {
-		var n int
-		fmt.Sscanf(s[strings.Index(s, "1D array [")+10:], "%d", &n)
-		di.Dims = []int{n}
-	}
-	if m := reStore.FindStringSubmatch(s); m != nil {
-		di.Storage = m[1]
+	for _, x := range ds.Dims {
+		di.Dims = append(di.Dims, int(x))
 	}
 	di.Layout = layoutFromDims(di.Dims)
-	di.Attrs, di.Err = readAttrs(d)
-	if di.Err != nil {
-		di.Err = fmt.Errorf("store: %s: dataset %s: %w", f.Path, di.Name, di.Err)
+	for _, a := range ds.Attrs {
+		if !a.Type.Numeric() {
+			continue // string attributes are not part of the format
+		}
+		v, err := a.Float64s()
+		if err != nil {
+			di.Err = fmt.Errorf("store: %s: dataset %s: %w: %v", f.Path, ds.Name, ErrFormat, err)
+			return di
+		}
+		di.Attrs[a.Name] = v
+	}
+	if err := ds.AttrErr(); err != nil {
+		di.Err = fmt.Errorf("store: %s: %w", f.Path, err)
 	}
 	return di
 }
@@ -251,74 +230,6 @@ func layoutFromDims(d []int) Layout {
 	return LayoutAuto
 }
 
-// readAttrs decodes numeric attributes from their raw bytes (the library's
-// own decoder ignores byte order and signedness).
-func readAttrs(d *hdf5.Dataset) (map[string][]float64, error) {
-	attrs, err := d.Attributes()
-	if err != nil {
-		return nil, fmt.Errorf("attributes: %w", err)
-	}
-	out := make(map[string][]float64, len(attrs))
-	for _, a := range attrs {
-		if a.Datatype == nil || a.Dataspace == nil {
-			continue
-		}
-		n := 1
-		for _, x := range a.Dataspace.Dimensions {
-			n *= int(x)
-		}
-		if len(a.Dataspace.Dimensions) == 0 && len(a.Data) == 0 {
-			n = 0
-		}
-		size := int(a.Datatype.Size)
-		if size == 0 || len(a.Data) < n*size {
-			return nil, fmt.Errorf("attribute %s: %d bytes for %d values of %d bytes", a.Name, len(a.Data), n, size)
-		}
-		var bo binary.ByteOrder = binary.LittleEndian
-		if a.Datatype.ClassBitField&1 != 0 {
-			bo = binary.BigEndian
-		}
-		signed := a.Datatype.ClassBitField&0x08 != 0
-		vals := make([]float64, n)
-		for i := range vals {
-			b := a.Data[i*size : (i+1)*size]
-			switch {
-			case a.Datatype.Class == 0 && size == 1:
-				vals[i] = pick(signed, float64(int8(b[0])), float64(b[0]))
-			case a.Datatype.Class == 0 && size == 2:
-				u := bo.Uint16(b)
-				vals[i] = pick(signed, float64(int16(u)), float64(u))
-			case a.Datatype.Class == 0 && size == 4:
-				u := bo.Uint32(b)
-				vals[i] = pick(signed, float64(int32(u)), float64(u))
-			case a.Datatype.Class == 0 && size == 8:
-				u := bo.Uint64(b)
-				vals[i] = pick(signed, float64(int64(u)), float64(u))
-			case a.Datatype.Class == 1 && size == 4:
-				vals[i] = float64(math.Float32frombits(bo.Uint32(b)))
-			case a.Datatype.Class == 1 && size == 8:
-				vals[i] = math.Float64frombits(bo.Uint64(b))
-			default:
-				vals = nil
-			}
-			if vals == nil {
-				break // not numeric: strings and compounds are not part of the format
-			}
-		}
-		if vals != nil {
-			out[a.Name] = vals
-		}
-	}
-	return out, nil
-}
-
-func pick(signed bool, s, u float64) float64 {
-	if signed {
-		return s
-	}
-	return u
-}
-
 // ReadOptions controls how datasets become videos.
 type ReadOptions struct {
 	// Layout forces an axis order; the zero value detects it.
@@ -327,13 +238,14 @@ type ReadOptions struct {
 	Views []cine.View
 }
 
-// ReadVideo reads one dataset as a cine.Video in (c, f, h, w) order.
+// ReadVideo reads one dataset as a cine.Video in (c, f, h, w) order: uint8
+// datasets into Pix, every other numeric type into Float.
 func (f *File) ReadVideo(name string, layout Layout) (v *cine.Video, err error) {
-	d, err := f.dataset(name)
+	ds, err := f.open(name)
 	if err != nil {
 		return nil, err
 	}
-	di := f.describe(d)
+	di := f.describe(ds)
 	if di.Err != nil {
 		return nil, di.Err
 	}
@@ -346,22 +258,23 @@ func (f *File) ReadVideo(name string, layout Layout) (v *cine.Video, err error) 
 			return nil, fmt.Errorf("%s: %w: shape %v has an empty axis", where, ErrFormat, di.Dims)
 		}
 	}
-	if !strings.HasPrefix(di.Type, "uint") && !strings.HasPrefix(di.Type, "float") {
+	if !ds.Type.Numeric() {
 		return nil, fmt.Errorf("%s: %w: datatype %s is not numeric", where, ErrFormat, di.Type)
 	}
-	vals, err := readValues(d, f.Path, name)
+	asUint8 := di.Type == "uint8"
+	var pix []uint8
+	var fl []float32
+	err = func() (err error) {
+		defer recoverAs(&err, f.Path, "reading dataset "+name)
+		if asUint8 {
+			pix, err = ds.ReadRaw()
+		} else {
+			fl, err = ds.ReadFloat32()
+		}
+		return err
+	}()
 	if err != nil {
-		return nil, err
-	}
-	total := 1
-	for _, n := range di.Dims {
-		total *= n
-	}
-	if len(vals) != total {
-		return nil, fmt.Errorf("%s: %w: %d values for shape %v", where, ErrFormat, len(vals), di.Dims)
-	}
-	if layout == LayoutAuto {
-		layout = di.Layout
+		return nil, fmt.Errorf("%s: %w: %v", where, ErrFormat, err)
 	}
 	if len(di.Dims) == 3 {
 		layout = LayoutFHW
@@ -369,7 +282,14 @@ func (f *File) ReadVideo(name string, layout Layout) (v *cine.Video, err error) 
 		return nil, fmt.Errorf("%s: layout (f,h,w) forced on a 4-D dataset %v", where, di.Dims)
 	}
 	if layout == LayoutAuto {
-		layout, err = layoutFromData(vals, di.Dims)
+		layout = di.Layout
+	}
+	if layout == LayoutAuto {
+		if asUint8 {
+			layout, err = layoutFromData(pix, di.Dims)
+		} else {
+			layout, err = layoutFromData(fl, di.Dims)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
@@ -383,8 +303,10 @@ func (f *File) ReadVideo(name string, layout Layout) (v *cine.Video, err error) 
 	case LayoutFHW:
 		v.C, v.F = 1, di.Dims[0]
 	}
-	if err := fill(v, vals, layout, di.Type == "uint8"); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+	if asUint8 {
+		v.Pix = toCFHW(pix, v, layout)
+	} else {
+		v.Float = toCFHW(fl, v, layout)
 	}
 	v.TotalImages = int32(v.F)
 	if ti, ok := di.Attrs["total_images"]; ok && len(ti) > 0 {
@@ -402,48 +324,32 @@ func (f *File) ReadVideo(name string, layout Layout) (v *cine.Video, err error) 
 	return v, nil
 }
 
-func readValues(d *hdf5.Dataset, path, name string) (vals []float64, err error) {
-	defer recoverAs(&err, path, "reading dataset "+name)
-	vals, err = d.Read()
-	if err != nil {
-		return nil, fmt.Errorf("store: %s: dataset %s: %w: %v", path, name, ErrFormat, err)
-	}
-	return vals, nil
-}
-
 // layoutFromData resolves a 4-D shape whose first two axes could both be the
 // channel axis: the channel axis is the one whose planes are identical copies
 // (the reference repeats grey frames to 3 channels).
-func layoutFromData(vals []float64, dims []int) (Layout, error) {
+func layoutFromData[T uint8 | float32](vals []T, dims []int) (Layout, error) {
 	a, b, hw := dims[0], dims[1], dims[2]*dims[3]
-	identical := func(channelFirst bool) bool {
-		for i := 0; i < a; i++ {
-			for j := 0; j < b; j++ {
-				var c, off int
-				if channelFirst {
-					c, off = i, (i*b+j)*hw
-				} else {
-					c, off = j, (i*b+j)*hw
-				}
-				if c == 0 {
-					continue
-				}
-				var ref int
-				if channelFirst {
-					ref = j * hw
-				} else {
-					ref = i * b * hw
-				}
-				for k := 0; k < hw; k++ {
-					if vals[off+k] != vals[ref+k] {
-						return false
-					}
-				}
+	plane := func(i, j int) []T { o := (i*b + j) * hw; return vals[o : o+hw] }
+	same := func(p, q []T) bool {
+		for k := range p {
+			if p[k] != q[k] {
+				return false
 			}
 		}
 		return true
 	}
-	cf, fc := identical(true), identical(false)
+	// (c,f,h,w): plane (c, f) equals plane (0, f); (f,c,h,w): (f, c) equals (f, 0).
+	cf, fc := true, true
+	for i := 0; i < a && (cf || fc); i++ {
+		for j := 0; j < b && (cf || fc); j++ {
+			if cf && i > 0 && !same(plane(i, j), plane(0, j)) {
+				cf = false
+			}
+			if fc && j > 0 && !same(plane(i, j), plane(i, 0)) {
+				fc = false
+			}
+		}
+	}
 	switch {
 	case a == 1 || (cf && !fc):
 		return LayoutCFHW, nil
@@ -455,42 +361,22 @@ func layoutFromData(vals []float64, dims []int) (Layout, error) {
 	return LayoutAuto, fmt.Errorf("cannot tell (c,f,h,w) from (f,c,h,w) for shape %v: set the layout explicitly", dims)
 }
 
-// fill copies vals, in the given layout, into v's (c,f,h,w) buffer.
-func fill(v *cine.Video, vals []float64, layout Layout, asUint8 bool) error {
-	n := v.Len()
-	hw := v.H * v.W
-	if asUint8 {
-		v.Pix = make([]uint8, n)
-	} else {
-		v.Float = make([]float32, n)
+// toCFHW reorders vals, stored in the given layout, into v's (c,f,h,w)
+// order, reusing vals when no reordering is needed.
+func toCFHW[T uint8 | float32](vals []T, v *cine.Video, layout Layout) []T {
+	if layout == LayoutCFHW || (layout == LayoutFHW && v.C == 1) || v.C == 1 && layout == LayoutFCHW {
+		return vals
 	}
+	hw := v.H * v.W
+	out := make([]T, v.Len())
 	for c := 0; c < v.C; c++ {
 		for fr := 0; fr < v.F; fr++ {
-			var src int
-			switch layout {
-			case LayoutFCHW:
-				src = (fr*v.C + c) * hw
-			case LayoutFHW:
-				src = fr * hw
-			default:
-				src = (c*v.F + fr) * hw
-			}
+			src := (fr*v.C + c) * hw
 			dst := (c*v.F + fr) * hw
-			if asUint8 {
-				for k, x := range vals[src : src+hw] {
-					if x < 0 || x > 255 || x != math.Trunc(x) {
-						return fmt.Errorf("%w: value %v at (c=%d,f=%d) is not uint8", ErrFormat, x, c, fr)
-					}
-					v.Pix[dst+k] = uint8(x)
-				}
-			} else {
-				for k, x := range vals[src : src+hw] {
-					v.Float[dst+k] = float32(x)
-				}
-			}
+			copy(out[dst:dst+hw], vals[src:src+hw])
 		}
 	}
-	return nil
+	return out
 }
 
 // Read reads a whole study file. Dataset names become cine.Views as they are
@@ -503,9 +389,13 @@ func Read(path string, opts ReadOptions) (*cine.Study, error) {
 	defer f.Close()
 	names := f.Names()
 	if opts.Views != nil {
+		have := map[string]bool{}
+		for _, n := range names {
+			have[n] = true
+		}
 		names = names[:0:0]
 		for _, v := range opts.Views {
-			if _, err := f.dataset(string(v)); err == nil {
+			if have[string(v)] {
 				names = append(names, string(v))
 			}
 		}

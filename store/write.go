@@ -7,6 +7,7 @@ import (
 
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/internal/fsutil"
+	"github.com/cmrfm/cmrfm/internal/hdf5"
 )
 
 // Ext is the file extension of a study file.
@@ -39,24 +40,24 @@ func Write(path string, s *cine.Study) error {
 			return fmt.Errorf("store: write %s: %w", path, err)
 		}
 	}
-	ds := make([]h5Dataset, 0, len(names))
+	ds := make([]hdf5.Uint8Dataset, 0, len(names))
 	for _, name := range names {
 		v := s.Views[name]
 		sf := v.SliceFrames
 		if sf == nil {
 			sf = []int32{}
 		}
-		ds = append(ds, h5Dataset{
+		ds = append(ds, hdf5.Uint8Dataset{
 			Name: string(name),
 			Dims: []uint64{uint64(v.C), uint64(v.F), uint64(v.H), uint64(v.W)},
 			Data: v.Pix,
-			Attrs: []h5Attr{
+			Attrs: []hdf5.Int32Attr{
 				{Name: "slice_frames", Values: sf},
 				{Name: "total_images", Scalar: true, Values: []int32{v.TotalImages}},
 			},
 		})
 	}
-	err := fsutil.WriteAtomic(path, func(tmp string) error { return writeH5File(tmp, ds) })
+	err := fsutil.WriteAtomic(path, func(tmp string) error { return hdf5.WriteFile(tmp, ds) })
 	if err != nil {
 		return fmt.Errorf("store: write %s: %w", path, err)
 	}

@@ -1,4 +1,4 @@
-package store
+package hdf5
 
 import (
 	"bufio"
@@ -9,18 +9,9 @@ import (
 	"sort"
 )
 
-// This file is a minimal HDF5 writer for exactly what the store needs: a
-// root group of uint8 datasets with contiguous storage and int32 attributes
-// (scalar or 1-D, including empty). It writes the oldest format libhdf5
-// reads everywhere — superblock v0, version-1 object headers, a symbol-table
-// root group — the same structures h5py produces with libver="earliest".
-// scigolib/hdf5 cannot write empty attributes (the reference's slice_frames of
-// a single-slice view has shape (0,)) nor true scalars, hence this file.
-//
-// Format reference: "HDF5 File Format Specification Version 3.0",
-// sections II.A (superblock), III.A.1 (v1 B-trees), III.B (group symbol
-// table nodes), III.D (local heaps), IV.A.1.a (v1 object headers) and
-// IV.A.2 (header messages).
+// The writer: superblock v0 (spec II.A), a root group whose v1 B-tree (III.A.1)
+// points at symbol table nodes (III.B) naming datasets via a local heap
+// (III.D), version-1 object headers (IV.A.1.a) and their messages (IV.A.2).
 
 const (
 	h5Undef      = ^uint64(0) // the undefined address
@@ -34,31 +25,31 @@ const (
 	h5MaxEntries = 2 * h5LeafK * 2 * h5InternalK
 )
 
-// h5Attr is an int32 attribute: scalar when Scalar is set (Values has one
-// element), otherwise 1-D of len(Values), possibly empty.
-type h5Attr struct {
+// Int32Attr is an int32 attribute: a scalar when Scalar is set (Values has
+// one element), otherwise 1-D of len(Values), possibly empty.
+type Int32Attr struct {
 	Name   string
 	Scalar bool
 	Values []int32
 }
 
-// h5Dataset is a uint8 dataset with contiguous storage.
-type h5Dataset struct {
+// Uint8Dataset is a uint8 dataset, written with contiguous storage.
+type Uint8Dataset struct {
 	Name  string
 	Dims  []uint64
 	Data  []byte
-	Attrs []h5Attr
+	Attrs []Int32Attr
 }
 
-// writeH5 writes datasets as the root group's members to w.
-func writeH5(w io.Writer, datasets []h5Dataset) error {
+// Write writes datasets as the members of the root group of a new file.
+func Write(w io.Writer, datasets []Uint8Dataset) error {
 	if len(datasets) == 0 {
 		return fmt.Errorf("hdf5: no datasets")
 	}
 	if len(datasets) > h5MaxEntries {
 		return fmt.Errorf("hdf5: %d datasets exceed the writer's limit of %d", len(datasets), h5MaxEntries)
 	}
-	ds := append([]h5Dataset(nil), datasets...)
+	ds := append([]Uint8Dataset(nil), datasets...)
 	// Symbol table nodes are searched by name: keep them sorted.
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Name < ds[j].Name })
 	for i, d := range ds {
@@ -201,7 +192,7 @@ func objectHeaderV1(msgs []h5Msg) []byte {
 	return append(h, body...)
 }
 
-func datasetHeader(d h5Dataset, dataAddr uint64) []byte {
+func datasetHeader(d Uint8Dataset, dataAddr uint64) []byte {
 	msgs := []h5Msg{
 		{0x0001, dataspaceV1(d.Dims, false)},
 		{0x0003, fixedType(1, false)},
@@ -238,7 +229,7 @@ func fixedType(size int, signed bool) []byte {
 	return le16(b, uint16(8*size))
 }
 
-func attrMessage(a h5Attr) []byte {
+func attrMessage(a Int32Attr) []byte {
 	name := append([]byte(a.Name), 0)
 	dt := fixedType(4, true)
 	sp := dataspaceV1([]uint64{uint64(len(a.Values))}, a.Scalar)
@@ -275,13 +266,13 @@ func le16(b []byte, v uint16) []byte { return binary.LittleEndian.AppendUint16(b
 func le32(b []byte, v uint32) []byte { return binary.LittleEndian.AppendUint32(b, v) }
 func le64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(b, v) }
 
-// writeH5File writes datasets to the named file and syncs it.
-func writeH5File(name string, datasets []h5Dataset) error {
+// WriteFile writes datasets to the named file.
+func WriteFile(name string, datasets []Uint8Dataset) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if err := writeH5(f, datasets); err != nil {
+	if err := Write(f, datasets); err != nil {
 		f.Close()
 		return err
 	}
