@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -117,14 +116,15 @@ func NewROC(scores []float64, labels []bool, dir Direction) (*ROC, error) {
 	if len(r.cases) == 0 || len(r.controls) == 0 {
 		return nil, fmt.Errorf("stats: %d cases and %d controls: %w", len(r.cases), len(r.controls), ErrOneClass)
 	}
+	all := r.sorted()
 	if dir == Auto {
 		dir = Less
-		if median(r.controls) > median(r.cases) {
+		if sortedMedian(all, false, len(r.controls)) > sortedMedian(all, true, len(r.cases)) {
 			dir = Greater
 		}
 	}
 	r.dir = dir
-	r.build()
+	r.build(all)
 	return r, nil
 }
 
@@ -135,17 +135,53 @@ type obs struct {
 	idx  int32
 }
 
-// build computes the placements, the AUC and the curve from one sort.
-func (r *ROC) build() {
-	m, n := len(r.cases), len(r.controls)
-	all := make([]obs, 0, m+n)
+// sorted returns every score with its class, in increasing score order.
+func (r *ROC) sorted() []obs {
+	all := make([]obs, 0, len(r.cases)+len(r.controls))
 	for i, v := range r.cases {
 		all = append(all, obs{v, true, int32(i)})
 	}
 	for j, v := range r.controls {
 		all = append(all, obs{v, false, int32(j)})
 	}
-	slices.SortFunc(all, func(a, b obs) int { return cmp.Compare(a.v, b.v) })
+	// Scores are finite, so < is a strict weak order (no NaN).
+	slices.SortFunc(all, func(a, b obs) int {
+		switch {
+		case a.v < b.v:
+			return -1
+		case a.v > b.v:
+			return 1
+		}
+		return 0
+	})
+	return all
+}
+
+// sortedMedian returns R's median of the scores of one class (cases when
+// isCase) from the sorted scores; count is the size of that class.
+func sortedMedian(all []obs, isCase bool, count int) float64 {
+	h := count / 2 // 0-based index of the upper middle value
+	k := -1
+	var prev float64
+	for _, o := range all {
+		if o.isCa != isCase {
+			continue
+		}
+		k++
+		if k == h {
+			if count%2 == 1 {
+				return o.v
+			}
+			return mid(prev, o.v)
+		}
+		prev = o.v
+	}
+	panic("stats: internal error: class count")
+}
+
+// build computes the placements, the AUC and the curve from the sorted scores.
+func (r *ROC) build(all []obs) {
+	m, n := len(r.cases), len(r.controls)
 
 	// Groups of tied scores in increasing score order, with their class counts.
 	type group struct {
@@ -293,15 +329,8 @@ func (r *ROC) Placements() (v10, v01 []float64) {
 	return slices.Clone(r.x), slices.Clone(r.y)
 }
 
-// median is R's median: the mean of the two middle values for an even count.
-func median(x []float64) float64 {
-	s := slices.Clone(x)
-	slices.Sort(s)
-	h := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[h]
-	}
-	a, b := s[h-1], s[h]
+// mid is R's mean of two values, as median uses it for an even count.
+func mid(a, b float64) float64 {
 	if m := (a + b) / 2; !math.IsInf(m, 0) {
 		return m
 	}
