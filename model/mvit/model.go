@@ -57,7 +57,9 @@ func (b *builder) param(name string, init model.VariableInitializer, dims ...int
 // weights N(0, 0.02²) (torchvision truncates at ±2σ), biases 0, LayerNorm
 // (1, 0), positional embeddings N(0, 0.02²), convolutions PyTorch's default
 // U(±1/√fan_in).
-func (b *builder) linearW() model.VariableInitializer { return initializer.RandomNormalFn(b.scope, 0.02) }
+func (b *builder) linearW() model.VariableInitializer {
+	return initializer.RandomNormalFn(b.scope, 0.02)
+}
 func (b *builder) convW(fanIn int) model.VariableInitializer {
 	bound := 1 / math.Sqrt(float64(fanIn))
 	return initializer.RandomUniformFn(b.scope, -bound, bound)

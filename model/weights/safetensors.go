@@ -127,4 +127,3 @@ func dataSection(buf []byte) []byte {
 	n := binary.LittleEndian.Uint64(buf)
 	return buf[8+n:]
 }
-
