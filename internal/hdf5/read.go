@@ -9,7 +9,10 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 )
 
 // ErrFormat is wrapped by every error about malformed or truncated files.
@@ -1008,26 +1011,52 @@ func (ds *Dataset) readChunked(n int) ([]byte, error) {
 	if csize > maxAlloc {
 		return nil, fmt.Errorf("%w: dataset %s: chunk of %d bytes", ErrFormat, ds.Name, csize)
 	}
-	for _, c := range chunks {
-		if c.addr == undef {
-			continue // never written: fill value zero
-		}
-		raw, err := ds.f.read(c.addr, int(c.size))
+	// Chunks are independent: decode them in parallel (inflate dominates).
+	workers := min(runtime.GOMAXPROCS(0), len(chunks))
+	errs := make([]error, len(chunks))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(chunks) {
+					return
+				}
+				errs[i] = ds.decodeChunk(out, chunks[i], csize)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("dataset %s: chunk at %v: %w", ds.Name, c.offset, err)
-		}
-		data, err := ds.unfilter(raw, c.mask, csize)
-		if err != nil {
-			return nil, fmt.Errorf("dataset %s: chunk at %v: %w", ds.Name, c.offset, err)
-		}
-		if len(data) < csize {
-			return nil, fmt.Errorf("%w: dataset %s: chunk at %v decodes to %d bytes, want %d", ErrFormat, ds.Name, c.offset, len(data), csize)
-		}
-		if err := ds.place(out, data, c.offset); err != nil {
-			return nil, fmt.Errorf("dataset %s: %w", ds.Name, err)
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+func (ds *Dataset) decodeChunk(out []byte, c chunkRef, csize int) error {
+	if c.addr == undef {
+		return nil // never written: fill value zero
+	}
+	raw, err := ds.f.read(c.addr, int(c.size))
+	if err != nil {
+		return fmt.Errorf("dataset %s: chunk at %v: %w", ds.Name, c.offset, err)
+	}
+	data, err := ds.unfilter(raw, c.mask, csize)
+	if err != nil {
+		return fmt.Errorf("dataset %s: chunk at %v: %w", ds.Name, c.offset, err)
+	}
+	if len(data) < csize {
+		return fmt.Errorf("%w: dataset %s: chunk at %v decodes to %d bytes, want %d", ErrFormat, ds.Name, c.offset, len(data), csize)
+	}
+	if err := ds.place(out, data, c.offset); err != nil {
+		return fmt.Errorf("dataset %s: %w", ds.Name, err)
+	}
+	return nil
 }
 
 // place copies one decoded chunk into the C-order output, clipping chunks
