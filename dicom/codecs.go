@@ -3,9 +3,9 @@
 package dicom
 
 import (
-	j2k "github.com/cocosip/go-dicom-codecs/jpeg2000"
 	jpegbase "github.com/cocosip/go-dicom-codecs/jpeg/baseline"
 	jpegext "github.com/cocosip/go-dicom-codecs/jpeg/extended"
+	j2k "github.com/cocosip/go-dicom-codecs/jpeg2000"
 	jlsll "github.com/cocosip/go-dicom-codecs/jpegls/lossless"
 	jlsnl "github.com/cocosip/go-dicom-codecs/jpegls/nearlossless"
 )

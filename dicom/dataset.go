@@ -137,10 +137,10 @@ const (
 	TagExtendedOffsetTableLengths Tag = 0x7FE00002
 	TagPixelData                  Tag = 0x7FE00010
 
-	tagItem                  Tag = 0xFFFEE000
-	tagItemDelimitation      Tag = 0xFFFEE00D
-	tagSequenceDelimitation  Tag = 0xFFFEE0DD
-	undefinedLength          uint32 = 0xFFFFFFFF
+	tagItem                 Tag    = 0xFFFEE000
+	tagItemDelimitation     Tag    = 0xFFFEE00D
+	tagSequenceDelimitation Tag    = 0xFFFEE0DD
+	undefinedLength         uint32 = 0xFFFFFFFF
 )
 
 // Element is one data element. Value is a sub-slice of the file's bytes (in

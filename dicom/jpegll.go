@@ -55,8 +55,8 @@ type llDecoder struct {
 	restart       int
 	sawFrame      bool
 	// bit reader
-	acc   uint32
-	nbits uint
+	acc       uint32
+	nbits     uint
 	hitMarker bool
 }
 

@@ -9,11 +9,11 @@ import (
 type PixelInfo struct {
 	Rows, Cols, Frames int
 	// Samples per pixel: 1 (monochrome, palette) or 3 (RGB, YBR).
-	Samples                              int
-	BitsAllocated, BitsStored, HighBit   int
-	Signed                               bool   // PixelRepresentation 1
-	Photometric                          string // PhotometricInterpretation, upper case
-	Planar                               bool   // PlanarConfiguration 1 (colour-by-plane)
+	Samples                            int
+	BitsAllocated, BitsStored, HighBit int
+	Signed                             bool   // PixelRepresentation 1
+	Photometric                        string // PhotometricInterpretation, upper case
+	Planar                             bool   // PlanarConfiguration 1 (colour-by-plane)
 }
 
 // FrameSamples returns Rows·Cols·Samples.
