@@ -39,13 +39,13 @@ type Splitter struct {
 	// "FINDINGS:,1.  The left …"): a comma not followed by white space
 	// (except between digits, "1,000"), a comma right after a colon, and a
 	// comma before another comma are read as line breaks.
-	CommaLineBreaks bool
+	CommaLineBreaks bool `json:"comma_line_breaks"`
 	// KeepHeaders returns each section header as a sentence of its own (as
 	// written, with its colon) as well as recording it in Section.
-	KeepHeaders bool
+	KeepHeaders bool `json:"keep_headers"`
 	// Abbreviations adds words (lower case, without the final period) after
 	// which a period never ends a sentence, to the built-in list.
-	Abbreviations []string
+	Abbreviations []string `json:"abbreviations,omitempty"`
 }
 
 // Sentence is one sentence of a report and the section it falls under: the
