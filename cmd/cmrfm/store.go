@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cmrfm/cmrfm/internal/fsutil"
 	"github.com/cmrfm/cmrfm/internal/progress"
 	"github.com/cmrfm/cmrfm/store"
 )
@@ -16,7 +19,7 @@ func newStoreCmd(a *app) *cobra.Command {
 		Use:   "store",
 		Short: "Inspect and verify HDF5 study stores",
 	}
-	cmd.AddCommand(newStoreInspectCmd(a), newStoreVerifyCmd(a))
+	cmd.AddCommand(newStoreInspectCmd(a), newStoreVerifyCmd(a), newStoreVideoCmd(a))
 	return cmd
 }
 
@@ -183,4 +186,59 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func newStoreVideoCmd(a *app) *cobra.Command {
+	var (
+		view, out, layout string
+		slice             int
+		fps               float64
+	)
+	cmd := &cobra.Command{
+		Use:   "video FILE --view SAX [--slice k] --out x.gif|x.mp4",
+		Short: "Write one view (one slice of a stack) as an animated GIF, or MP4 with ffmpeg, for quality control",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return fmt.Errorf("--out is required (a .gif, or .mp4 when ffmpeg is installed)")
+			}
+			lay, err := store.ParseLayout(layout)
+			if err != nil {
+				return err
+			}
+			f, err := store.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			v, err := f.ReadVideo(view, lay)
+			if err != nil {
+				return err
+			}
+			if slice < 0 {
+				slice = len(v.Slices()) / 2
+			}
+			clip, err := v.SliceClip(slice)
+			if err != nil {
+				return fmt.Errorf("%s view %s: %w", args[0], view, err)
+			}
+			if strings.EqualFold(filepath.Ext(out), ".mp4") {
+				err = clip.WriteMP4(out, fps)
+			} else {
+				err = fsutil.WriteFileAtomic(out, func(w io.Writer) error { return clip.WriteGIF(w, fps) })
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "wrote %s: %s slice %d, %d frames of %dx%d\n", out, view, slice, clip.End-clip.Start, v.W, v.H)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&view, "view", "SAX", "dataset (view) to export")
+	fl.IntVar(&slice, "slice", -1, "slice of a stack, 0-based (default: the middle slice)")
+	fl.StringVar(&out, "out", "", "output .gif or .mp4")
+	fl.Float64Var(&fps, "fps", 25, "frames per second")
+	fl.StringVar(&layout, "layout", "auto", "axis order of the dataset: auto, cfhw, fchw or fhw")
+	return cmd
 }

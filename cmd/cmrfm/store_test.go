@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"image/gif"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,24 @@ func TestStoreVerifyGoodAndTruncated(t *testing.T) {
 	code, out, _ = runCLI(t, "store", "inspect", good)
 	if code != 0 || !strings.Contains(out, "SAX") || !strings.Contains(out, "slice_frames=[3]") {
 		t.Errorf("inspect: code %d\n%s", code, out)
+	}
+	gifPath := filepath.Join(dir, "sax.gif")
+	code, out, errs := runCLI(t, "store", "video", good, "--view", "SAX", "--slice", "1", "--out", gifPath)
+	if code != 0 {
+		t.Fatalf("store video: %d %s %s", code, out, errs)
+	}
+	fh, err := os.Open(gifPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gif.DecodeAll(fh)
+	fh.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Slice 1 of slice_frames [3] is frames 4..7 of channel 0.
+	if len(g.Image) != 4 || !bytes.Equal(g.Image[0].Pix, v.Frame(0, 4)) || !bytes.Equal(g.Image[3].Pix, v.Frame(0, 7)) {
+		t.Errorf("GIF has %d frames, or its pixels differ from the stored frames", len(g.Image))
 	}
 	code, out, _ = runCLI(t, "store", "verify", "--json", filepath.Dir(good))
 	if code != 0 || !strings.Contains(out, `"ok": true`) {
