@@ -407,6 +407,10 @@ func (idx *Index) WriteFile(path string) error {
 		tmp.Close()
 		return fmt.Errorf("text: writing %s: %w", path, err)
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("text: writing %s: %w", path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("text: writing %s: %w", path, err)
 	}
@@ -519,4 +523,37 @@ func ReadStudyKeys(path, column string) (map[string]bool, error) {
 		}
 	}
 	return keys, nil
+}
+
+// IndexStats summarises an index.
+type IndexStats struct {
+	Studies, Sentences, Tokens, Unknown int
+	// Skipped counts skipped rows by reason (details after "(" or ":" cut).
+	Skipped map[string]int
+	Missing int
+}
+
+// Stats counts studies, sentences, tokens ([UNK] among them) and skipped
+// rows by reason.
+func (idx *Index) Stats() IndexStats {
+	s := IndexStats{Studies: len(idx.Studies), Skipped: map[string]int{}, Missing: len(idx.Missing)}
+	for _, rep := range idx.Studies {
+		s.Sentences += len(rep.Sentences)
+		for _, ids := range rep.IDs {
+			s.Tokens += len(ids)
+			for _, id := range ids {
+				if id == idx.Tokenizer.UnkID {
+					s.Unknown++
+				}
+			}
+		}
+	}
+	for _, sk := range idx.Skipped {
+		r := sk.Reason
+		if i := strings.IndexAny(r, "(:"); i > 0 {
+			r = strings.TrimSpace(r[:i])
+		}
+		s.Skipped[r]++
+	}
+	return s
 }
