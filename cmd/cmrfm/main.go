@@ -85,6 +85,7 @@ cohort and tells you where the outputs are.`,
 		newVersionCmd(a),
 		newDemoCmd(a),
 		newStoreCmd(a),
+		newTextCmd(a),
 	)
 	return root
 }
