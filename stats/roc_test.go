@@ -293,7 +293,7 @@ func TestQuantile7(t *testing.T) {
 func TestLnBeta(t *testing.T) {
 	// Values from mpmath (50 digits): log(beta(a, b)).
 	for _, c := range []struct{ a, b, want float64 }{
-		{0.5, 0.5, 1.1447298858494002},   // ln π
+		{0.5, 0.5, 1.1447298858494002}, // ln π
 		{1122.55, 0.5, -2.9392027844915557},
 		{25000, 0.5, -4.4909456090004691},
 		{20, 30, -33.968820791977383},
