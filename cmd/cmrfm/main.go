@@ -86,6 +86,7 @@ cohort and tells you where the outputs are.`,
 		newDemoCmd(a),
 		newStoreCmd(a),
 		newTextCmd(a),
+		newEvaluateCmd(a),
 	)
 	return root
 }
