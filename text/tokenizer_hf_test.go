@@ -182,7 +182,7 @@ func TestHFGoldenIDs(t *testing.T) {
 
 // readMTSamples returns the transcriptions of ../shared/data/mtsamples/*.jsonl
 // by file name, in line order.
-func readMTSamples(t *testing.T) map[string][]string {
+func readMTSamples(t testing.TB) map[string][]string {
 	t.Helper()
 	dir := testenv.SharedData(t, "mtsamples")
 	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))

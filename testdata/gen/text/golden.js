@@ -9,10 +9,8 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const crypto = require('node:crypto');
 const { REF_NODE, SHARED, OUT } = process.env;
-const rs = require(path.join(REF_NODE, 'node_modules/tokenizers'));
-const version = require(path.join(REF_NODE, 'node_modules/tokenizers/package.json')).version;
+const { rs, version, bertTokenizer, encode } = require('./hf.js');
 
-const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 const MAX_LENGTHS = [0, 2, 3, 4, 8, 16, 32, 128]; // 0 = no truncation, no padding
 
 // The adversarial set: what a tokenizer port gets wrong. Written to adversarial.json for the Go test.
@@ -58,39 +56,6 @@ const adversarial = [
 
 function escapeJSON(v) {
   return JSON.stringify(v, null, 0).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-}
-
-async function bertTokenizer(vocabFile, opts = {}) {
-  const lines = fs.readFileSync(vocabFile, 'utf8').split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  const vocab = new Map(lines.map((t, i) => [t.trimEnd(), i]));
-  const id = (t) => { if (!vocab.has(t)) throw new Error(`${vocabFile}: no ${t}`); return vocab.get(t); };
-  const tok = new rs.Tokenizer(await rs.WordPiece.fromFile(vocabFile, { unkToken: '[UNK]', continuingSubwordPrefix: '##', maxInputCharsPerWord: 100 }));
-  const lower = opts.lowercase ?? true;
-  tok.setNormalizer(rs.bertNormalizer({ cleanText: true, handleChineseChars: true, lowercase: lower, stripAccents: opts.stripAccents ?? lower }));
-  tok.setPreTokenizer(rs.bertPreTokenizer());
-  tok.setPostProcessor(opts.template
-    ? rs.templateProcessing('[CLS] $A [SEP]', '[CLS] $A [SEP] $B:1 [SEP]:1', [['[CLS]', id('[CLS]')], ['[SEP]', id('[SEP]')]])
-    : rs.bertProcessing(['[SEP]', id('[SEP]')], ['[CLS]', id('[CLS]')]));
-  tok.setDecoder(rs.wordPieceDecoder('##', true));
-  tok.addSpecialTokens(SPECIAL);
-  return { tok, lines, id };
-}
-
-async function encode(t, text, maxLength) {
-  const { tok, id } = t;
-  if (maxLength > 0) {
-    tok.setTruncation(maxLength);
-    tok.setPadding({ maxLength, padId: id('[PAD]'), padToken: '[PAD]' });
-  } else {
-    tok.disableTruncation();
-    tok.disablePadding();
-  }
-  const e = await tok.encode(text);
-  const ids = e.getIds(), mask = e.getAttentionMask(), types = e.getTypeIds();
-  if (types.some((x) => x !== 0)) throw new Error('type ids not all 0');
-  if (maxLength > 0 && ids.length !== maxLength) throw new Error(`length ${ids.length} != ${maxLength}`);
-  return { ids, mask };
 }
 
 const sha = (ids) => crypto.createHash('sha256').update(ids.join(',')).digest('hex');
