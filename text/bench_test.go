@@ -104,4 +104,3 @@ func BenchmarkSplit(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(reports)*b.N)/b.Elapsed().Seconds(), "reports/s")
 }
-
