@@ -14,7 +14,7 @@ import "math"
 // paper's tables, x lies just below the mean of the beta distribution, where
 // the continued fraction cancels catastrophically in float64 (and its
 // log-beta prefactor subtracts two log-gamma values near 10⁴); it is off by
-// 1e-12 to 1e-11 relative. Here the continued fraction runs in
+// about 2e-12 relative. Here the continued fraction runs in
 // double-double arithmetic on an exactly computed x, and the prefactor uses
 // Stirling's series for the log-gamma difference, which agrees with R's
 // TOMS 708 to about 1e-15.
