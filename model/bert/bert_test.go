@@ -391,3 +391,5 @@ func TestBertBaseShape(t *testing.T) {
 		}
 	}
 }
+
+func tensorsF32(x *tensors.Tensor) []float32 { return tensors.MustCopyFlatData[float32](x) }

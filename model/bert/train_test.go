@@ -232,4 +232,3 @@ func TestFreezeTrainingStep(t *testing.T) {
 		}
 	}
 }
-
