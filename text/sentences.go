@@ -165,11 +165,13 @@ func isDigit(c byte) bool     { return '0' <= c && c <= '9' }
 func blocks(text string) []string {
 	var out []string
 	var cur strings.Builder
+	last := "" // the block's last line: all continues needs
 	flush := func() {
 		if b := strings.TrimSpace(cur.String()); b != "" {
 			out = append(out, b)
 		}
 		cur.Reset()
+		last = ""
 	}
 	for _, line := range strings.Split(text, "\n") {
 		l := strings.TrimSpace(line)
@@ -177,19 +179,22 @@ func blocks(text string) []string {
 			flush()
 			continue
 		}
-		if cur.Len() > 0 && continues(cur.String(), l) {
+		if last != "" && continues(last, l) {
 			cur.WriteByte(' ')
 			cur.WriteString(l)
+			last = l
 			continue
 		}
 		flush()
 		cur.WriteString(l)
+		last = l
 	}
 	flush()
 	return out
 }
 
-// continues reports whether line l is the wrapped continuation of block b.
+// continues reports whether line l is the wrapped continuation of a block
+// whose last line is b.
 func continues(b, l string) bool {
 	b = strings.TrimRightFunc(b, unicode.IsSpace)
 	last, _ := utf8.DecodeLastRuneInString(b)
@@ -241,7 +246,7 @@ func listMarker(s string) (string, int) {
 	case len(s) > 2 && (isLowerASCII(s[0]) || isUpperASCII(s[0])) && (s[1] == ')' || s[1] == '.') && s[2] == ' ':
 		n = 2 // "a)", "b.", "A.", "B)"
 	default:
-		if dot := strings.IndexByte(s, '.'); dot > 0 && dot+1 < len(s) && s[dot+1] == ' ' && romanNumerals[s[:dot]] {
+		if dot := strings.IndexByte(s[:min(len(s), 6)], '.'); dot > 0 && dot+1 < len(s) && s[dot+1] == ' ' && romanNumerals[s[:dot]] {
 			n = dot + 1 // "II.", "IV."
 		}
 	}
@@ -320,8 +325,8 @@ func knownHeader(h string) bool {
 // headerPrefix returns the known header at the start of s (followed by a
 // colon) and the length to remove.
 func headerPrefix(s string) (string, int) {
-	colon := strings.IndexByte(s, ':')
-	if colon <= 0 || colon > 40 {
+	colon := strings.IndexByte(s[:min(len(s), 41)], ':')
+	if colon <= 0 {
 		return "", 0
 	}
 	h := strings.TrimSpace(s[:colon])
@@ -392,6 +397,9 @@ func (st *splitState) block(b string) {
 
 // noBreakAfter: the period at the end of pre belongs to an abbreviation.
 func (st *splitState) noBreakAfter(pre string, next rune) bool {
+	if len(pre) > 64 { // no abbreviation is longer; keeps long runs linear
+		pre = pre[len(pre)-64:]
+	}
 	i := strings.LastIndexFunc(pre, func(r rune) bool { return !(unicode.IsLetter(r) || r == '.') })
 	w := strings.ToLower(pre[i+1:])
 	if w == "" {
