@@ -1,0 +1,341 @@
+package phantom
+
+import (
+	"math"
+)
+
+// tissue is the class of one voxel of the analytic anatomy.
+type tissue uint8
+
+const (
+	tAir tissue = iota
+	tLung
+	tFat
+	tMuscle
+	tMyo
+	tBlood
+	tLiver
+	tMarrow
+	tCSF
+	tFluid       // pericardial effusion
+	tScar        // infarcted myocardium (bright only on LGE)
+	tPericardium // fibrous pericardium, visible when an effusion separates it
+	tBowel       // stomach / spleen side of the upper abdomen
+	tMediastinum // mediastinal fat and soft tissue
+	nTissue
+	tNone tissue = 255 // not part of the heart model: fall back to the body
+)
+
+// region is a smooth regional weight on the LV wall: an angular sector of
+// the short-axis circle times a longitudinal window in normalised long-axis
+// position u (0 at the base plane, 1 at the endocardial apex). Angles are
+// measured in the short-axis plane from anterior (0) toward lateral (π/2).
+type region struct {
+	on                 bool
+	allAround          bool    // every angle (apical hypertrophy)
+	cosC, sinC         float64 // sector centre
+	cosHW              float64 // cosine of the half-width
+	u0, u1, edge       float64 // longitudinal window and its soft edge
+	centreDeg, halfDeg float64 // for reports and truth
+}
+
+func newRegion(centreDeg, halfWidthDeg, u0, u1, edge float64) region {
+	c := centreDeg * math.Pi / 180
+	return region{on: true, cosC: math.Cos(c), sinC: math.Sin(c), cosHW: math.Cos(halfWidthDeg * math.Pi / 180),
+		u0: u0, u1: u1, edge: edge, centreDeg: centreDeg, halfDeg: halfWidthDeg}
+}
+
+// weight returns the region's weight in [0,1] at tissue angle (ct, st) =
+// (cos θ, sin θ) and normalised long-axis position u.
+func (r *region) weight(ct, st, u float64) float64 {
+	if !r.on {
+		return 0
+	}
+	a := 1.0
+	if !r.allAround {
+		d := ct*r.cosC + st*r.sinC
+		if d <= r.cosHW {
+			return 0
+		}
+		a = smoothstep(2 * (d - r.cosHW) / (1 - r.cosHW))
+	}
+	return a * smoothstep((u-r.u0)/r.edge) * smoothstep((r.u1-u)/r.edge)
+}
+
+// rvModel is the right ventricle: an ellipsoid offset from the LV axis toward
+// the septum, truncated at the base plane, minus the LV (so its cavity is a
+// crescent wrapped around the septum), with a thin free wall.
+type rvModel struct {
+	cx, cy     float64 // centre in the short-axis plane (mm)
+	cosA, sinA float64 // direction of the a semi-axis
+	a, b       float64 // short-axis semi-axes at ED (mm)
+	c, l       float64 // centre and semi-axis along the ED long axis w0 (mm)
+	wall       float64 // free-wall thickness (mm)
+	fr         float64 // radial shortening at end-systole
+}
+
+// atrium is an ellipsoid above the base plane whose floor follows the
+// moving base (the mitral or tricuspid annulus) while its roof stays fixed.
+type atrium struct {
+	cx, cy float64 // centre in the short-axis plane
+	a, b   float64 // short-axis semi-axes
+	top    float64 // roof height above the ED base plane (mm, positive)
+}
+
+// tube is a great vessel: a cylinder of the given radius from start (heart
+// coordinates, w relative to the moving base) along dir for length mm.
+type tube struct {
+	start  Vec3
+	dir    Vec3
+	length float64
+	radius float64
+}
+
+// heart is the analytic 3-D + t model of one subject's heart in heart
+// coordinates (x anterior, y lateral in the short-axis plane; w along the LV
+// long axis from the end-diastolic base plane toward the apex, in mm).
+//
+// The LV cavity is a truncated prolate ellipsoid, the myocardium the shell
+// between it and a second, larger ellipsoid with the same centre. Longitudinal
+// geometry is written in ED-normalised coordinates w0 ∈ [0, a0]: at phase φ the
+// base plane sits at w = base(φ) and the endocardial apex at w = apex(φ), and
+// w0 = (w − base)·a0/(apex − base).
+type heart struct {
+	rEndo, lEndo, cEndo, a0 float64 // ED endocardium: equatorial radius, long semi-axis, centre, cavity length
+	invA0                   float64
+	ellip, cos2e, sin2e     float64 // cross-section ellipticity ε·cos 2(θ−θe)
+	wall, wallApex          float64 // ED wall thickness (mid-wall, apical cap)
+	bulge                   float64 // HCM extra thickness at the bulge centre
+	bulgeR                  region
+	thin                    float64 // infarct thinning fraction of the wall
+	inf                     region  // infarct: akinetic, thinned
+	fr                      float64 // radial endocardial shortening at ES (non-infarcted wall)
+	descent, apexMotion     float64 // base and apex excursion toward each other at ES (mm)
+	twistB, twistA          float64 // rotation at ES of base and apex (rad)
+	tES                     float64 // end-systole as a fraction of the RR interval
+	rv                      rvModel
+	la, ra                  atrium
+	ao, pa                  tube
+	effusion                float64 // pericardial fluid thickness (mm), 0 for none
+	fatThin, fatBase        float64 // epicardial fat thickness on the ventricles and in the AV groove
+	bound                   float64 // radius of a sphere about (0,0,centreW) holding every structure
+	centreW                 float64
+}
+
+// contraction is the normalised LV contraction at time t (fraction of the RR
+// interval): 0 at end-diastole (the R wave, t=0), 1 at end-systole, then
+// rapid filling, diastasis and the atrial kick back to 0.
+func contraction(t, tES float64) float64 {
+	t -= math.Floor(t)
+	tRF := math.Min(tES+0.22, 0.75) // end of rapid filling
+	const tA = 0.82                 // atrial contraction starts
+	switch {
+	case t <= tES:
+		return (1 - math.Cos(math.Pi*t/tES)) / 2
+	case t <= tRF:
+		v := (t - tES) / (tRF - tES)
+		return 1 - 0.75*(1-math.Cos(math.Pi*v))/2
+	case t <= tA:
+		v := (t - tRF) / (tA - tRF)
+		return 0.25 - 0.07*v
+	default:
+		v := (t - tA) / (1 - tA)
+		return 0.18 * (1 + math.Cos(math.Pi*v)) / 2
+	}
+}
+
+// frame is the heart's geometry at one instant, with everything the
+// per-pixel classification needs precomputed.
+type frame struct {
+	h          *heart
+	c          float64 // contraction
+	base, apex float64 // w of the base plane and endocardial apex
+	s, invS    float64 // longitudinal scale (apex−base)/a0 and its inverse
+	kr, g      float64 // radial shortening, wall thickening factor
+	twB, twA   float64 // twist at base and apex
+	lep0       float64 // epicardial long semi-axis in w0 units
+	rvk        float64 // RV short-axis scale
+	laC, laL   float64 // LA centre and semi-axis along w
+	raC, raL   float64
+	maxR2      float64 // squared radius beyond which no LV layer exists
+	outer      float64 // thickness of all layers outside the epicardium
+}
+
+func (h *heart) frameAt(t float64) *frame {
+	c := contraction(t, h.tES)
+	f := &frame{h: h, c: c}
+	f.base = c * h.descent
+	f.apex = h.a0 - c*h.apexMotion
+	f.s = (f.apex - f.base) / h.a0
+	f.invS = 1 / f.s
+	f.kr = c * h.fr
+	// Wall thickening from conservation of mid-ventricular myocardial
+	// cross-section area, corrected for longitudinal shortening.
+	rNom := h.rEndo * (1 - f.kr)
+	a0 := (h.rEndo+h.wall)*(h.rEndo+h.wall) - h.rEndo*h.rEndo
+	f.g = (math.Sqrt(rNom*rNom+a0*f.invS) - rNom) / h.wall
+	f.lep0 = h.lEndo + h.wallApex*f.g*f.invS
+	f.twB, f.twA = c*h.twistB, c*h.twistA
+	f.rvk = 1 - c*h.rv.fr
+	// Atria: roof fixed, floor on the moving base, 30 % of the ellipsoid
+	// below the annulus cut away.
+	f.laL = (f.base + h.la.top) / 1.3
+	f.laC = f.base - 0.3*f.laL
+	f.raL = (f.base + h.ra.top) / 1.3
+	f.raC = f.base - 0.3*f.raL
+	f.outer = h.effusion + 1.5 + h.fatBase
+	rmax := h.rEndo*(1+math.Abs(h.ellip)) + h.wall*f.g*1.05 + h.bulge*f.g + f.outer + 1
+	f.maxR2 = rmax * rmax
+	return f
+}
+
+// lvShape returns, at tissue angle (cth, sth) and ED-normalised long-axis
+// position w0, the endocardial equatorial radius R (the cavity radius at w0
+// is R·sqrt(1−((w0−c)/l)²)), the wall thickness T, and the infarct weight.
+func (f *frame) lvShape(cth, sth, w0 float64) (R, T, m float64) {
+	h := f.h
+	u := clamp(w0*h.invA0, 0, 1)
+	m = h.inf.weight(cth, sth, u)
+	e := 1 + h.ellip*((cth*cth-sth*sth)*h.cos2e+2*cth*sth*h.sin2e)
+	R = h.rEndo * e * (1 - f.kr*(1-m))
+	T = h.wall*(1-h.thin*m) + h.bulge*h.bulgeR.weight(cth, sth, u)
+	T *= 1 + (f.g-1)*(1-m)
+	return
+}
+
+// twist returns cos and sin of the myocardial rotation at w0.
+func (f *frame) twist(w0 float64) (float64, float64) {
+	u := clamp(w0*f.h.invA0, 0, 1)
+	return cosSinSmall(f.twB + (f.twA-f.twB)*u)
+}
+
+// pseudoDist converts an ellipsoidal level λ (1 on the surface) into an
+// approximate distance outside a surface of the given characteristic radius.
+func pseudoDist(lambda, radius float64) float64 {
+	if lambda <= 1 {
+		return 0
+	}
+	return (math.Sqrt(lambda) - 1) * radius
+}
+
+// classify returns the heart tissue at heart coordinates (x, y, w), or tNone.
+func (f *frame) classify(x, y, w float64) tissue {
+	h := f.h
+	r2 := x*x + y*y
+	dVent := math.Inf(1) // pseudo-distance outside the ventricles' epicardium
+	if w >= f.base {
+		w0 := (w - f.base) * f.invS
+		t := w0 - h.cEndo
+		// LV
+		if r2 < f.maxR2 {
+			r := math.Sqrt(r2)
+			ct, st := 1.0, 0.0
+			if r > 1e-9 {
+				ct, st = x/r, y/r
+			}
+			cT, sT := f.twist(w0)
+			cth := ct*cT + st*sT
+			sth := st*cT - ct*sT
+			R, T, m := f.lvShape(cth, sth, w0)
+			te := t / h.lEndo
+			if q := 1 - te*te; q > 0 && r2 < R*R*q {
+				return tBlood
+			}
+			Rep := R + T
+			tp := t / f.lep0
+			lam := r2/(Rep*Rep) + tp*tp
+			if lam < 1 {
+				if m > 0.5 {
+					return tScar
+				}
+				return tMyo
+			}
+			// characteristic radius: radial near the equator, long axis near the apex
+			ax := tp * tp / lam
+			dVent = pseudoDist(lam, Rep*(1-ax)+f.lep0*f.s*ax)
+		}
+		// RV
+		rv := &h.rv
+		dx, dy := x-rv.cx, y-rv.cy
+		pa := dx*rv.cosA + dy*rv.sinA
+		pb := -dx*rv.sinA + dy*rv.cosA
+		A, B := rv.a*f.rvk, rv.b*f.rvk
+		tz := (w0 - rv.c) / rv.l
+		if pa*pa/(A*A)+pb*pb/(B*B)+tz*tz < 1 {
+			return tBlood
+		}
+		Ae, Be, Le := A+rv.wall, B+rv.wall, rv.l+rv.wall*f.invS
+		tz = (w0 - rv.c) / Le
+		lam := pa*pa/(Ae*Ae) + pb*pb/(Be*Be) + tz*tz
+		if lam < 1 {
+			return tMyo
+		}
+		dVent = math.Min(dVent, pseudoDist(lam, 0.5*(Ae+Be)))
+	} else {
+		// Above the base: atria and great vessels.
+		la := &h.la
+		dx, dy, dz := x-la.cx, y-la.cy, (w-f.laC)/f.laL
+		lamLA := dx*dx/(la.a*la.a) + dy*dy/(la.b*la.b) + dz*dz
+		if lamLA < 1 {
+			return tBlood
+		}
+		ra := &h.ra
+		dx, dy, dz = x-ra.cx, y-ra.cy, (w-f.raC)/f.raL
+		lamRA := dx*dx/(ra.a*ra.a) + dy*dy/(ra.b*ra.b) + dz*dz
+		if lamRA < 1 {
+			return tBlood
+		}
+		dAo := h.ao.dist(x, y, w-f.base)
+		if dAo < 0 {
+			return tBlood
+		}
+		dPA := h.pa.dist(x, y, w-f.base)
+		if dPA < 0 {
+			return tBlood
+		}
+		d := math.Min(math.Min(pseudoDist(lamLA, la.a), pseudoDist(lamRA, ra.a)), math.Min(dAo, dPA))
+		if d < h.fatBase {
+			return tFat
+		}
+		// The ventricles' outer layers continue a little above the base rim;
+		// inside the rim, what is not atrium or vessel is AV-groove fat.
+		lift := f.base - w
+		r := math.Sqrt(r2)
+		R, T, _ := f.lvShape(1, 0, 0)
+		tq := h.cEndo / f.lep0
+		rb := (R + T) * math.Sqrt(math.Max(0, 1-tq*tq))
+		if r < rb {
+			if lift < h.fatBase+4 {
+				return tFat
+			}
+			return tNone
+		}
+		dVent = math.Max(r-rb, lift)
+	}
+	if dVent == math.Inf(1) {
+		return tNone
+	}
+	if h.effusion > 0 {
+		if dVent < h.effusion {
+			return tFluid
+		}
+		if dVent < h.effusion+1.5 {
+			return tPericardium
+		}
+		dVent -= h.effusion + 1.5
+	}
+	fat := h.fatThin + (h.fatBase-h.fatThin)*smoothstep(1-(w-f.base)/25)
+	if dVent < fat {
+		return tFat
+	}
+	return tNone
+}
+
+// dist returns the signed distance from (x, y, z) to the tube's surface
+// (negative inside); z is measured from the base plane.
+func (tb *tube) dist(x, y, z float64) float64 {
+	v := Vec3{x - tb.start[0], y - tb.start[1], z - tb.start[2]}
+	s := clamp(v.Dot(tb.dir), 0, tb.length)
+	d := v.Sub(tb.dir.Scale(s))
+	return d.Norm() - tb.radius
+}
