@@ -23,7 +23,6 @@ type body struct {
 	domeK      float64
 }
 
-
 // at returns the body tissue at patient position p.
 func (b *body) at(p Vec3) tissue {
 	x, y := p[0]-b.cx, p[1]-b.cy

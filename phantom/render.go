@@ -1,7 +1,7 @@
 package phantom
 
 import (
-		"math"
+	"math"
 	"math/rand/v2"
 	"sync"
 )

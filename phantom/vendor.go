@@ -27,7 +27,7 @@ type vendor struct {
 	families     []descFamily
 	scout, lge   []string
 	frames       []int
-	cols         []int   // reconstructed matrix columns
+	cols         []int      // reconstructed matrix columns
 	rowFrac      [2]float64 // rows = cols·frac rounded to 8 (rectangular FOV)
 	fov          [2]float64 // mm along the rows
 	gain         [2]float64 // real-world value of blood
@@ -69,8 +69,8 @@ var vendors = []vendor{
 			{lax: lax("Trufi_Cine_HLA", "Trufi_Cine_3CH", "Trufi_Cine_VLA"), sax: "Trufi_Cine_SAX"},
 			{lax: lax("CINE_4CH", "CINE_LVOT", "CINE_2CH"), sax: "CINE_SA"},
 		},
-		scout: []string{"localizer", "AAHScout", "localizer_3plane"},
-		lge:   []string{"LGE_PSIR_SAX", "tfl_LGE_SAX_PSIR", "PSIR_single_shot_SAX"},
+		scout:  []string{"localizer", "AAHScout", "localizer_3plane"},
+		lge:    []string{"LGE_PSIR_SAX", "tfl_LGE_SAX_PSIR", "PSIR_single_shot_SAX"},
 		frames: []int{25, 25, 30, 20}, cols: []int{192, 208, 224, 256}, rowFrac: [2]float64{0.75, 0.9},
 		fov: [2]float64{340, 380}, gain: [2]float64{220, 700}, snr: [2]float64{25, 55},
 		rot: 12, saxRot: 12, seriesBase: 1, seriesStep: 1, apexToBase: 0.2,
@@ -89,8 +89,8 @@ var vendors = []vendor{
 			{lax: lax("4CH CINE BH", "3CH CINE BH", "2CH CINE BH"), sax: "SAX EF CINE"},
 			{lax: lax("4CH FIESTA BH", "LV3CH FIESTA BH", "2CH FIESTA CINE"), sax: "FIESTA Cine SA"},
 		},
-		scout: []string{"3-Plane Loc", "3Plane Loc SSFP", "3-pl T2* FGRE S"},
-		lge:   []string{"MDE SAX", "PSIR SAX", "MDE PSIR SA"},
+		scout:  []string{"3-Plane Loc", "3Plane Loc SSFP", "3-pl T2* FGRE S"},
+		lge:    []string{"MDE SAX", "PSIR SAX", "MDE PSIR SA"},
 		frames: []int{20, 20, 25, 30}, cols: []int{192, 224, 256}, rowFrac: [2]float64{0.8, 1},
 		fov: [2]float64{340, 400}, gain: [2]float64{900, 2600}, snr: [2]float64{20, 45},
 		rot: 0, saxRot: 8, seriesBase: 1, seriesStep: 1, apexToBase: 0.35,
@@ -108,8 +108,8 @@ var vendors = []vendor{
 			{lax: lax("4CH CINE SENSE", "LVOT CINE SENSE", "VLA CINE SENSE"), sax: "SA CINE SENSE"},
 			{lax: lax("HLA CINE", "LVOT CINE", "VLA CINE"), sax: "SA STACK"},
 		},
-		scout: []string{"Survey", "SURVEY_BH", "SmartExam Survey"},
-		lge:   []string{"LGE PSIR SA", "3D LGE SA", "LGE_SA_PSIR"},
+		scout:  []string{"Survey", "SURVEY_BH", "SmartExam Survey"},
+		lge:    []string{"LGE PSIR SA", "3D LGE SA", "LGE_SA_PSIR"},
 		frames: []int{30, 25, 30, 24}, cols: []int{208, 224, 240, 256}, rowFrac: [2]float64{0.85, 1},
 		fov: [2]float64{320, 380}, gain: [2]float64{150, 500}, slope: [2]float64{1.2, 3.4}, snr: [2]float64{25, 60},
 		rot: 15, saxRot: 15, frameMajor: true, seriesBase: 101, seriesStep: 100, apexToBase: 0.1,
