@@ -345,6 +345,11 @@ func (sc *studyCtx) commonElements(s *seriesSpec) dcmenc.Dataset {
 	return ds
 }
 
+// sar is the whole-body specific absorption rate (W/kg) of series s.
+func (sc *studyCtx) sar(s *seriesSpec) float64 {
+	return math.Round(uni(rand.New(rand.NewPCG(sc.sp.seed, uint64(s.number))), 0.4, 2.8)*1000) / 1000
+}
+
 // mrElements returns the MR acquisition attributes of series s.
 func (sc *studyCtx) mrElements(s *seriesSpec) dcmenc.Dataset {
 	a, v := sc.a, sc.v
@@ -395,6 +400,6 @@ func (sc *studyCtx) mrElements(s *seriesSpec) dcmenc.Dataset {
 	ds.US(tg(0x0018, 0x1310), 0, uint16(p.Cols*3/4), uint16(p.Rows*3/4), 0)
 	ds.Str(tg(0x0018, 0x1312), "CS", "ROW")
 	ds.DS(tg(0x0018, 0x1314), flip)
-	ds.DS(tg(0x0018, 0x1316), math.Round(uni(rand.New(rand.NewPCG(uint64(s.number), 9)), 0.4, 2.8)*1000)/1000)
+	ds.DS(tg(0x0018, 0x1316), sc.sar(s))
 	return ds
 }

@@ -135,7 +135,3 @@ func (w *studyWriter) writeClassic(sc *studyCtx, s *seriesSpec, dir string) (int
 	return files, nil
 }
 
-// writeEnhanced writes series s as one Enhanced MR Image Storage file.
-func (w *studyWriter) writeEnhanced(sc *studyCtx, s *seriesSpec, dir string) (int, error) {
-	return 0, fmt.Errorf("enhanced MR not implemented yet")
-}

@@ -93,6 +93,15 @@ func (d *Dataset) FD(t Tag, vals ...float64) { d.add(Elem{Tag: t, VR: "FD", F64:
 // FL adds a 32-bit float element.
 func (d *Dataset) FL(t Tag, vals ...float32) { d.add(Elem{Tag: t, VR: "FL", F32: vals}) }
 
+// AT adds an attribute-tag element.
+func (d *Dataset) AT(t Tag, tags ...Tag) {
+	v := make([]uint16, 0, 2*len(tags))
+	for _, x := range tags {
+		v = append(v, x.Group(), x.Element())
+	}
+	d.add(Elem{Tag: t, VR: "AT", U16: v})
+}
+
 // Bytes adds an OB/OW/UN element holding raw little-endian bytes.
 func (d *Dataset) Bytes(t Tag, vr string, b []byte) { d.add(Elem{Tag: t, VR: vr, Raw: b}) }
 
@@ -145,7 +154,7 @@ func longVR(vr string) bool {
 // value encodes e's value, padded to even length.
 func (e *Elem) value(dst []byte) ([]byte, error) {
 	switch e.VR {
-	case "US", "OW":
+	case "US", "OW", "AT":
 		if e.Raw != nil {
 			dst = append(dst, e.Raw...)
 			break
