@@ -10,7 +10,9 @@ import (
 	"github.com/cmrfm/cmrfm/phantom/internal/dcmenc"
 )
 
-func dt(t time.Time) string { return t.Format("20060102150405") + fmt.Sprintf(".%06d", t.Nanosecond()/1000) }
+func dt(t time.Time) string {
+	return t.Format("20060102150405") + fmt.Sprintf(".%06d", t.Nanosecond()/1000)
+}
 
 func item(fill func(*dcmenc.Dataset)) dcmenc.Dataset {
 	var d dcmenc.Dataset

@@ -134,4 +134,3 @@ func (w *studyWriter) writeClassic(sc *studyCtx, s *seriesSpec, dir string) (int
 	}
 	return files, nil
 }
-
