@@ -286,20 +286,31 @@ func assembleSeries(g *seriesGroup, opt AssembleOptions) *Series {
 		s.Err = ErrNoImages
 		return s
 	}
-	// Duplicates: the same SOP instance and frame given twice.
+	// Duplicates: the same SOP instance and frame given twice. One warning
+	// per duplicated file, however many frames it has.
 	images := make([]Image, 0, len(g.images))
 	seen := map[[2]string]string{}
+	type dup struct{ sop, first, again string }
+	var dups []dup
+	dupFrames := map[dup]int{}
 	for _, im := range g.images {
 		if im.SOPInstanceUID != "" {
 			k := [2]string{im.SOPInstanceUID, strconv.Itoa(im.Frame)}
 			if first, ok := seen[k]; ok {
-				s.Warnings = append(s.Warnings, fmt.Errorf("%w: SOP instance %s frame %d in %s and %s; kept the first",
-					ErrDuplicateImage, im.SOPInstanceUID, im.Frame, first, im.File))
+				d := dup{im.SOPInstanceUID, first, im.File}
+				if dupFrames[d] == 0 {
+					dups = append(dups, d)
+				}
+				dupFrames[d]++
 				continue
 			}
 			seen[k] = im.File
 		}
 		images = append(images, im)
+	}
+	for _, d := range dups {
+		s.Warnings = append(s.Warnings, fmt.Errorf("%w: SOP instance %s (%d frame(s)) in %s and %s; kept the first",
+			ErrDuplicateImage, d.sop, dupFrames[d], d.first, d.again))
 	}
 	// Stacking direction and each image's position along it.
 	first := images[0]

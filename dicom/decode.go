@@ -139,6 +139,10 @@ func (f *File) Decode(opt DecodeOptions) (*Pixels, error) {
 	for i, fr := range frames {
 		dst := px.Data[i*n : (i+1)*n]
 		if ts.Encapsulated {
+			fr, err := checkCodestream(ts.UID, fr, p)
+			if err != nil {
+				return nil, f.err("decode", i, err)
+			}
 			phot, err := safeDecode(dec, fr, p, dst)
 			if err != nil {
 				return nil, f.err("decode", i, err)

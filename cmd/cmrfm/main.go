@@ -87,6 +87,7 @@ cohort and tells you where the outputs are.`,
 		newStoreCmd(a),
 		newTextCmd(a),
 		newEvaluateCmd(a),
+		newDicomCmd(a),
 	)
 	return root
 }
