@@ -66,7 +66,9 @@ func (f *File) WriteSummary(w io.Writer, opt SummaryOptions) error {
 		}
 		return redactUID(u)
 	}
-	pr := func(k, format string, a ...any) { fmt.Fprintf(w, "%-22s "+format+"\n", append([]any{k + ":"}, a...)...) }
+	pr := func(k, format string, a ...any) {
+		fmt.Fprintf(w, "%-22s "+format+"\n", append([]any{k + ":"}, a...)...)
+	}
 	pr("file", "%s (%d bytes)", f.Path, f.Size)
 	ts := f.TransferSyntax
 	support := "decoded natively"
