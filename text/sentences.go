@@ -22,9 +22,10 @@ import (
 //     per line without periods).
 //  2. Blocks: . ! ? (and runs like ".)" or "?!") end a sentence when white
 //     space and then a character that is not a lower-case letter or , ; :
-//     follow, unless the word before a period is an abbreviation, a dotted
-//     acronym ("e.g", "b.i.d", "U.S"), or "No." before a number. Decimals
-//     never split (no space after the point). Bullets • ▪ ◦ ‣ split anywhere.
+//     follow (a mixed-case word like "bSSFP" or "eGFR" may start one),
+//     unless the word before a period is an abbreviation, a dotted acronym
+//     ("e.g", "b.i.d", "U.S"), or "No." before a number. Decimals never
+//     split (no space after the point). Bullets • ▪ ◦ ‣ split anywhere.
 //  3. Sentence starts: list markers ("1.", "2)", "(3)", "a)", bullets,
 //     "A.", "II.") are removed; a known section header with a colon ("IMPRESSION:",
 //     "Findings:") is removed and becomes the Section of the sentences that
@@ -377,7 +378,7 @@ func (st *splitState) block(b string) {
 		}
 		if k < len(b) {
 			next, _ := utf8.DecodeRuneInString(b[k:])
-			if unicode.IsLower(next) || next == ',' || next == ';' || next == ':' {
+			if unicode.IsLower(next) && !mixedCase(b[k:]) || next == ',' || next == ';' || next == ':' {
 				i = j
 				continue
 			}
@@ -393,6 +394,20 @@ func (st *splitState) block(b string) {
 	if start < len(b) {
 		st.emit(b[start:])
 	}
+}
+
+// mixedCase: the word at the start of s has an upper-case letter after its
+// lower-case start ("bSSFP", "eGFR", "pH"), so it can start a sentence.
+func mixedCase(s string) bool {
+	for i, r := range s {
+		if i > 32 || isSpaceByte(byte(r)) && r < utf8.RuneSelf {
+			return false
+		}
+		if unicode.IsUpper(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // noBreakAfter: the period at the end of pre belongs to an abbreviation.

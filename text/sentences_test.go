@@ -312,6 +312,8 @@ func TestSplitOptionsAndEdges(t *testing.T) {
 		sec("EF 55-60%.", "Mass 2.5 x 3.1 cm.", "LVEF 0.55, i.e. normal."))
 	checkSplit(t, "lower-case after period is not a boundary", Splitter{}.Split("Seen approx. five times. Next."),
 		sec("Seen approx. five times.", "Next."))
+	checkSplit(t, "mixed-case words start sentences", Splitter{}.Split("CMR at 1.5T. bSSFP cines were obtained. eGFR 60. pH 7.4, i.e. normal. and then lower"),
+		sec("CMR at 1.5T.", "bSSFP cines were obtained.", "eGFR 60.", "pH 7.4, i.e. normal. and then lower"))
 	checkSplit(t, "quote and bracket after the period", Splitter{}.Split("He said \"normal.\" Then (see above.) Done."),
 		sec("He said \"normal.\"", "Then (see above.)", "Done."))
 	checkSplit(t, "invalid UTF-8 does not panic", Splitter{}.Split("Normal\xff LV. Normal RV."),
