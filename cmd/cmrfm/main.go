@@ -88,6 +88,7 @@ cohort and tells you where the outputs are.`,
 		newTextCmd(a),
 		newEvaluateCmd(a),
 		newDicomCmd(a),
+		newForwardCmd(a),
 	)
 	return root
 }

@@ -302,3 +302,32 @@ func maskValues(t *tensors.Tensor) ([]float64, error) {
 	}
 	return nil, fmt.Errorf("dtype %s, want an integer, float or bool", t.DType())
 }
+
+// Pool computes a sentence embedding [B, H] from a forward result and the
+// batch's mask (nil = no padding); see [Pool].
+func (e *Encoder) Pool(res *Result, mask *tensors.Tensor, p Pooling) (*tensors.Tensor, error) {
+	if _, err := ParsePooling(string(p)); err != nil {
+		return nil, err
+	}
+	if p == PoolPooler {
+		if res.Pooled == nil {
+			return nil, fmt.Errorf("bert %s: no pooler in this model", e.Config.Name)
+		}
+		return res.Pooled, nil
+	}
+	if mask == nil {
+		d := res.Last.Shape().Dimensions
+		ones := make([]float32, d[0]*d[1])
+		for i := range ones {
+			ones[i] = 1
+		}
+		mask = tensors.FromFlatDataAndDimensions(ones, d[0], d[1])
+	}
+	out, err := graph.ExecOnce(e.backend, func(h, m *graph.Node) *graph.Node {
+		return Pool(h, graph.ConvertDType(m, dtypes.Float32), p)
+	}, res.Last, mask)
+	if err != nil {
+		return nil, fmt.Errorf("bert: pooling %s: %w", p, err)
+	}
+	return out, nil
+}
