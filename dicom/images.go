@@ -111,11 +111,11 @@ func functionalGroups(g *DataSet, im *cine.Image) {
 func legacyFrameTimes(ds *DataSet, n int) []float64 {
 	out := make([]float64, n)
 	if v, ok := ds.Floats(0x00181065); ok && len(v) == n {
+		// FrameTimeVector: increments from the previous frame; the first is 0.
 		t := 0.0
 		for i, d := range v {
-			t += d
-			if i == 0 {
-				t = 0 // the first entry is the delay of frame 1 from itself (0)
+			if i > 0 {
+				t += d
 			}
 			out[i] = t
 		}

@@ -6,8 +6,9 @@ import (
 	"image/jpeg"
 )
 
-// decodeJPEGColour decodes an 8-bit three-component JPEG (YBR_FULL_422 /
-// YBR_FULL / RGB baseline) with the standard library's decoder, then
+// decodeJPEGColour decodes an 8-bit JPEG (baseline or progressive) with the
+// standard library's decoder. For three components (YBR_FULL_422 / YBR_FULL
+// / RGB) it then
 // upsamples the chroma planes and converts YCbCr to RGB exactly as libjpeg
 // does by default (jdsample.c "fancy" triangular upsampling, jdcolor.c
 // fixed-point conversion), which is what dcmtk, GDCM and Pillow output.
@@ -21,6 +22,16 @@ func decodeJPEGColour(b []byte, p PixelInfo, dst []int32) (string, error) {
 		return "", errf(ErrCorruptFrame, "JPEG is %dx%d, header says %dx%d", r.Dx(), r.Dy(), p.Cols, p.Rows)
 	}
 	switch m := img.(type) {
+	case *image.Gray:
+		if p.Samples != 1 {
+			break
+		}
+		for y := 0; y < p.Rows; y++ {
+			for x := 0; x < p.Cols; x++ {
+				dst[y*p.Cols+x] = int32(m.Pix[m.PixOffset(x, y)])
+			}
+		}
+		return p.Photometric, nil
 	case *image.YCbCr:
 		ycbcrToRGB(m, dst)
 		return "RGB", nil

@@ -5,4 +5,6 @@ package dicom
 // CodecsCompiledIn reports whether the third-party codecs are built in.
 const CodecsCompiledIn = false
 
-func addCodecs(Decoders) {}
+// addCodecs registers what the standard library decodes: 8-bit JPEG
+// (baseline greyscale within T.83's ±1 of libjpeg, colour as in the default build).
+func addCodecs(d Decoders) { d[JPEGBaseline] = decodeJPEGColour }

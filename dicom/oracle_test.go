@@ -85,6 +85,13 @@ func TestDecodeMatchesReferenceDecoders(t *testing.T) {
 			if err == nil {
 				px, err = f.Decode(DecodeOptions{})
 			}
+			if o.ts != "" && o.err == "" && !DefaultDecoders().Supports(o.ts) {
+				// built with -tags cmrfm_nocodecs: the syntax must be refused by name
+				if !errors.Is(err, ErrUnsupportedTransferSyntax) || !strings.Contains(err.Error(), o.ts) {
+					t.Fatalf("without a decoder for %s: error %v", o.ts, err)
+				}
+				return
+			}
 			if o.err != "" {
 				if err == nil {
 					t.Fatalf("decoded a file the references reject (%s)", o.err)
