@@ -52,4 +52,3 @@ func BenchmarkAssembleSunnybrook(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(files))*float64(b.N)/b.Elapsed().Seconds(), "files/s")
 }
-
