@@ -289,3 +289,16 @@ func readSAX(t testing.TB, dir string, study string, seriesFolders []string) *sa
 	}
 	return st
 }
+
+func sortedInt64[V any](m map[int64]V) []int64 {
+	var keys []int64
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}
+
+func sortByTrigger(fr []*dcmImage) {
+	sort.Slice(fr, func(i, j int) bool { return fr[i].trigger < fr[j].trigger })
+}
