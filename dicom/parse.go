@@ -275,6 +275,24 @@ func (p *parser) element(pos, end, depth int) (*Element, int, error) {
 		return nil, 0, errf(ErrTruncated, "element %s at offset %d declares %d bytes, %d remain", t, p.base+start, length, end-pos)
 	}
 	valEnd := pos + int(length)
+	if vr == "UN" && p.explicit {
+		// Converters often write known attributes as UN; read them with the
+		// dictionary's VR (as pydicom and dcmtk do). A UN sequence is
+		// encoded in implicit VR little endian (PS3.5 §6.2.2).
+		switch dv := dictVR(t); dv {
+		case "UN":
+		case "SQ":
+			sub := &parser{buf: p.buf, order: binary.LittleEndian, explicit: false, base: p.base}
+			items, next, err := sub.sequence(pos, valEnd, depth+1, valEnd)
+			if err != nil {
+				return nil, 0, fmt.Errorf("sequence %s: %w", t, err)
+			}
+			e.VR, e.Items = "SQ", items
+			return e, next, nil
+		default:
+			e.VR = dv
+		}
+	}
 	if vr == "SQ" {
 		items, next, err := p.sequence(pos, valEnd, depth+1, valEnd)
 		if err != nil {

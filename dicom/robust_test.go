@@ -166,3 +166,41 @@ func TestUnsupportedSyntaxAndGDCMFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Known attributes written with VR UN (as some converters do) are read with
+// the dictionary's VR, sequences included.
+func TestExplicitUNUsesDictionaryVR(t *testing.T) {
+	// (0028,0010) Rows as UN = 64; a UN-encoded (0008,1140) sequence with one
+	// implicit-VR item holding (0008,1150) "1.2".
+	le := func(v ...uint16) []byte {
+		var b []byte
+		for _, x := range v {
+			b = append(b, byte(x), byte(x>>8))
+		}
+		return b
+	}
+	var ds []byte
+	item := append(le(0x0008, 0x1150), 4, 0, 0, 0)
+	item = append(item, "1.2\x00"...)
+	seq := append(append(le(0xFFFE, 0xE000), byte(len(item)), 0, 0, 0), item...)
+	ds = append(ds, le(0x0008, 0x1140)...)
+	ds = append(ds, 'U', 'N', 0, 0, byte(len(seq)), 0, 0, 0)
+	ds = append(ds, seq...)
+	ds = append(ds, le(0x0028, 0x0010)...)
+	ds = append(ds, 'U', 'N', 0, 0, 2, 0, 0, 0, 64, 0)
+	meta := append(le(0x0002, 0x0010), 'U', 'I', 20, 0)
+	meta = append(meta, "1.2.840.10008.1.2.1\x00"...)
+	file := append(append(make([]byte, 128), "DICM"...), meta...)
+	file = append(file, ds...)
+	f, err := Parse("un", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := f.DataSet.Int(TagRows); !ok || r != 64 {
+		t.Errorf("Rows = %d, %v; want 64", r, ok)
+	}
+	items := f.DataSet.Seq(0x00081140)
+	if len(items) != 1 || items[0].String(0x00081150) != "1.2" {
+		t.Errorf("UN sequence items %v", items)
+	}
+}
