@@ -12,8 +12,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -43,6 +41,9 @@ type Options struct {
 	Overwrite bool
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
+	// Progress, if set, is called after each study is written with the
+	// number done so far (calls are serialised).
+	Progress func(done, total int)
 }
 
 // Cohort describes a generated cohort.
@@ -276,6 +277,9 @@ func Generate(ctx context.Context, o Options) (*Cohort, error) {
 				done++
 				if err == nil {
 					log.Debug("phantom study written", "study", st.StudyKey, "done", done, "of", len(studies))
+					if o.Progress != nil {
+						o.Progress(done, len(studies))
+					}
 				}
 				mu.Unlock()
 			}
@@ -305,7 +309,6 @@ feed:
 		return nil, err
 	}
 	log.Info("phantom cohort written", "studies", len(c.Studies), "dir", o.Out, "elapsed", time.Since(t0).Round(time.Millisecond))
-	_ = runtime.NumCPU
 	return c, nil
 }
 
@@ -383,14 +386,4 @@ func (c *Cohort) writeTables() error {
 			*Cohort
 		}{"cmrfm phantom", c})
 	})
-}
-
-// sortedKeys is a helper for deterministic iteration.
-func sortedKeys[M ~map[K]V, K ~string, V any](m M) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -120,6 +120,40 @@ type heart struct {
 	fatThin, fatBase        float64 // epicardial fat thickness on the ventricles and in the AV groove
 	bound                   float64 // radius of a sphere about (0,0,centreW) holding every structure
 	centreW                 float64
+	vent, atr               cylinder // tighter bounds: ventricles with their layers; atria and vessels
+}
+
+// cylinder is a bound coaxial with the LV long axis: radius r, w in [w0, w1].
+type cylinder struct{ r2, w0, w1 float64 }
+
+func (c *cylinder) contains(x, y, w float64) bool {
+	return w >= c.w0 && w <= c.w1 && x*x+y*y <= c.r2
+}
+
+// setBounds computes the bounding cylinders and sphere of every structure
+// at every phase (the base only descends, the atria's roofs are fixed).
+func (h *heart) setBounds() {
+	layers := h.effusion + 1.5 + h.fatBase + 2
+	rLV := h.rEndo*(1+math.Abs(h.ellip)) + h.wall*1.6 + h.bulge*1.6 + layers
+	rRV := math.Hypot(h.rv.cx, h.rv.cy) + math.Max(h.rv.a, h.rv.b) + h.rv.wall + layers
+	rv := math.Max(rLV, rRV)
+	h.vent = cylinder{r2: rv * rv, w0: -layers, w1: h.a0 + h.wallApex*1.6 + layers}
+	ra := 0.0
+	top := math.Max(h.la.top, h.ra.top)
+	for _, at := range []atrium{h.la, h.ra} {
+		ra = math.Max(ra, math.Hypot(at.cx, at.cy)+math.Max(at.a, at.b))
+	}
+	for _, tb := range []tube{h.ao, h.pa} {
+		end := tb.start.Add(tb.dir.Scale(tb.length))
+		ra = math.Max(ra, math.Max(math.Hypot(tb.start[0], tb.start[1]), math.Hypot(end[0], end[1]))+tb.radius)
+		top = math.Max(top, -math.Min(tb.start[2], end[2])+tb.radius)
+	}
+	ra = math.Max(ra, rLV) + h.fatBase + 4
+	h.atr = cylinder{r2: ra * ra, w0: -top - h.fatBase - 4, w1: h.descent + 1}
+	// a sphere holding both, for the region of interest of a plane
+	h.centreW = (h.vent.w1 + h.atr.w0) / 2
+	hw := (h.vent.w1 - h.atr.w0) / 2
+	h.bound = math.Sqrt(hw*hw + math.Max(rv, ra)*math.Max(rv, ra))
 }
 
 // contraction is the normalised LV contraction at time t (fraction of the RR

@@ -164,13 +164,13 @@ func (pr *planeRender) classify(t float64, dst []tissue) {
 	if pr.r1 <= pr.r0 || pr.c1 <= pr.c0 {
 		return
 	}
-	f := pr.s.h.frameAt(t)
+	h := pr.s.h
+	f := h.frameAt(t)
 	cols := pr.p.Cols
 	for r := pr.r0; r < pr.r1; r++ {
 		q := pr.h0.Add(pr.hr.Scale(float64(r))).Add(pr.hc.Scale(float64(pr.c0)))
 		for c := pr.c0; c < pr.c1; c++ {
-			dx, dy, dz := q[0]-pr.centre[0], q[1]-pr.centre[1], q[2]-pr.centre[2]
-			if dx*dx+dy*dy+dz*dz < pr.bound2 {
+			if h.vent.contains(q[0], q[1], q[2]) || h.atr.contains(q[0], q[1], q[2]) {
 				if k := f.classify(q[0], q[1], q[2]); k != tNone {
 					dst[r*cols+c] = k
 				}
@@ -257,26 +257,6 @@ type floatSink []float32
 
 func (f floatSink) put(i int, v float32) { f[i] = v }
 
-// storedSink quantises to 12-bit stored values, little-endian uint16.
-type storedSink struct {
-	dst      []byte
-	inv, off float32
-}
-
-func (s storedSink) put(i int, v float32) {
-	x := (v-s.off)*s.inv + 0.5
-	var u uint16
-	switch {
-	case x <= 0:
-	case x >= 4095:
-		u = 4095
-	default:
-		u = uint16(x)
-	}
-	s.dst[2*i] = byte(u)
-	s.dst[2*i+1] = byte(u >> 8)
-}
-
 // finish blurs vertically, applies coil shading, adds Rician noise (a
 // complex Gaussian pair, magnitude taken) and hands each value to out.
 func finish[S sink](im *imager, shade []float32, seed uint64, out S) {
@@ -317,10 +297,47 @@ func (im *imager) float(cls []tissue, shade []float32, seed uint64, dst []float3
 }
 
 // stored renders 12-bit stored values (real-world = stored·slope +
-// intercept) as little-endian uint16 bytes into dst.
+// intercept) as little-endian uint16 bytes into dst. It is finish with the
+// quantisation inlined: the cohort's hottest loop.
 func (im *imager) stored(cls []tissue, shade []float32, seed uint64, slope, intercept float64, dst []byte) {
 	im.blurH(cls)
-	finish(im, shade, seed, storedSink{dst: dst, inv: float32(1 / slope), off: float32(intercept)})
+	rows, cols := im.rows, im.cols
+	nt := normTable()
+	rng := splitmix64(seed)
+	sigma := im.sigma
+	gain := im.gain / float32(slope)
+	off := float32(intercept / slope)
+	var bits uint64
+	for r := 0; r < rows; r++ {
+		up := im.tmp[max(r-1, 0)*cols : max(r-1, 0)*cols+cols]
+		mid := im.tmp[r*cols : r*cols+cols]
+		dn := im.tmp[min(r+1, rows-1)*cols : min(r+1, rows-1)*cols+cols]
+		sh := shade[r*cols : r*cols+cols]
+		out := dst[2*r*cols : 2*(r+1)*cols]
+		for c := range mid {
+			v := (0.25*up[c] + 0.5*mid[c] + 0.25*dn[c]) * sh[c]
+			if sigma > 0 {
+				if c&1 == 0 {
+					bits = rng.next()
+				}
+				a := v + sigma*nt[uint16(bits)]
+				b := sigma * nt[uint16(bits>>16)]
+				bits >>= 32
+				v = float32(math.Sqrt(float64(a*a + b*b)))
+			}
+			x := v*gain - off + 0.5
+			var u uint16
+			switch {
+			case x <= 0:
+			case x >= 4095:
+				u = 4095
+			default:
+				u = uint16(x)
+			}
+			out[2*c] = byte(u)
+			out[2*c+1] = byte(u >> 8)
+		}
+	}
 }
 
 // Render renders the subject cut by plane p at the given times (fractions

@@ -320,17 +320,15 @@ func newSubject(r *rand.Rand, o SubjectOptions, d *demographics) (*Subject, erro
 	h.ra = atrium{cx: raOff * math.Cos(thr-0.15), cy: raOff * math.Sin(thr-0.15), a: uni(r, 18, 23), b: uni(r, 18, 23), top: uni(r, 40, 52)}
 	thAo := uni(r, -68, -52) * math.Pi / 180
 	rBase := h.rEndo * math.Sqrt(1-cf*cf)
-	h.ao = tube{start: Vec3{0.45 * rBase * math.Cos(thAo), 0.45 * rBase * math.Sin(thAo), 0}, length: 75, radius: uni(r, 12, 15.5)}
+	h.ao = tube{start: Vec3{0.45 * rBase * math.Cos(thAo), 0.45 * rBase * math.Sin(thAo), 0}, length: 50, radius: uni(r, 12, 15.5)}
 	thPA := uni(r, -40, -25) * math.Pi / 180
 	paOff := rEpi + 6
-	h.pa = tube{start: Vec3{paOff * math.Cos(thPA), paOff * math.Sin(thPA), 4}, length: 55, radius: uni(r, 11, 14)}
+	h.pa = tube{start: Vec3{paOff * math.Cos(thPA), paOff * math.Sin(thPA), 4}, length: 40, radius: uni(r, 11, 14)}
 	if s.Effusion {
 		h.effusion = uni(r, 6, 22)
 	}
 	h.fatThin, h.fatBase = uni(r, 1, 3), uni(r, 5, 9)
-	h.centreW = h.a0/2 - 20
-	h.bound = math.Max(h.a0+12-h.centreW, h.centreW+math.Max(h.la.top, h.ra.top)+h.fatBase) + h.effusion + 1.5 + h.fatBase
-	h.bound = math.Max(h.bound, math.Hypot(rv.cx, rv.cy)+rv.b+rv.wall+h.effusion+10)
+	h.setBounds()
 
 	s.theta4CH = s.thetaRV - uni(r, 12, 22)
 	s.theta2CH = uni(r, -8, 8)

@@ -1,0 +1,48 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cmrfm/cmrfm/phantom"
+)
+
+// The demo's cohort is smaller per image than the CLI's default (vendor
+// matrices 192–256, 20–30 frames) so the whole demo runs in seconds; every
+// other property (vendors, series, reports, labels, truth) is the same.
+const (
+	demoMatrix = 128
+	demoFrames = 20
+)
+
+// stagePhantom writes the built-in synthetic cohort to phantom/ (DICOM
+// studies, reports.jsonl, labels.csv, truth.json), as "cmrfm phantom" would.
+// It is skipped when the demo runs on the user's own DICOM (--input).
+func stagePhantom(ctx context.Context, r *Run) (Result, error) {
+	if r.Opts.Input != "" {
+		return Result{Summary: "skipped: using the DICOM studies in " + r.Opts.Input}, nil
+	}
+	out := r.Path("phantom")
+	n := r.Opts.Studies
+	if n <= 0 {
+		n = 8
+	}
+	c, err := phantom.Generate(ctx, phantom.Options{Studies: n, Out: out, Seed: r.Opts.Seed, Workers: r.Opts.Workers,
+		Matrix: demoMatrix, Frames: demoFrames, Overwrite: true, Log: r.Log})
+	if err != nil {
+		return Result{}, err
+	}
+	counts := map[phantom.Phenotype]int{}
+	files := 0
+	for _, st := range c.Studies {
+		counts[st.Phenotype]++
+		for _, se := range st.Series {
+			files += se.Files
+		}
+	}
+	return Result{
+		Summary: fmt.Sprintf("generated %d synthetic studies (%d DICOM files; normal %d, dcm %d, hcm %d, infarct %d, effusion %d) with reports, labels and ground truth",
+			len(c.Studies), files, counts[phantom.Normal], counts[phantom.DCM], counts[phantom.HCM], counts[phantom.Infarct], counts[phantom.Effusion]),
+		Outputs: []string{r.Path("phantom", "dicom"), r.Path("phantom", "reports.jsonl"), r.Path("phantom", "labels.csv"), r.Path("phantom", "truth.json")},
+	}, nil
+}
