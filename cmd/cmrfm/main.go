@@ -89,6 +89,7 @@ cohort and tells you where the outputs are.`,
 		newEvaluateCmd(a),
 		newDicomCmd(a),
 		newForwardCmd(a),
+		newPhantomCmd(a),
 	)
 	return root
 }
