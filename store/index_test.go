@@ -46,7 +46,7 @@ func TestIndexRoundTrip(t *testing.T) {
 
 func TestIndexErrors(t *testing.T) {
 	cases := map[string]string{
-		"parent_folder,accession\nx,y.h5\n":                     `missing required column "split"`,
+		"parent_folder,accession\nx,y.h5\n":                      `missing required column "split"`,
 		"parent_folder,accession,split\nsite-p,y.h5,train\n":     "line 2: parent_folder",
 		"parent_folder,accession,split\nsite_p,y.h5,training\n":  `line 2: split "training"`,
 		"parent_folder,accession,split\na,b.h5,val\na,b.h5,test": "line 3: study a-b.h5 already listed on line 2",

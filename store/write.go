@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 
@@ -27,8 +29,10 @@ func StudyPath(root, site, patient, study string) (string, error) {
 }
 
 // Write writes s to path as one HDF5 file, atomically: a reader sees either
-// the previous file or the complete new one. Every view must hold uint8
-// pixels and pass cine.Video.Validate; views are written in canonical order.
+// the previous file or the complete new one. Every view must pass
+// cine.Video.Validate; uint8 views are written as uint8 (the store format),
+// float32 views as float32 (the reference toolkit's raw-intensity format).
+// Views are written in canonical order.
 func Write(path string, s *cine.Study) error {
 	names := s.ViewNames()
 	if len(names) == 0 {
@@ -40,14 +44,14 @@ func Write(path string, s *cine.Study) error {
 			return fmt.Errorf("store: write %s: %w", path, err)
 		}
 	}
-	ds := make([]hdf5.Uint8Dataset, 0, len(names))
+	ds := make([]hdf5.DatasetSpec, 0, len(names))
 	for _, name := range names {
 		v := s.Views[name]
 		sf := v.SliceFrames
 		if sf == nil {
 			sf = []int32{}
 		}
-		ds = append(ds, hdf5.Uint8Dataset{
+		spec := hdf5.DatasetSpec{
 			Name: string(name),
 			Dims: []uint64{uint64(v.C), uint64(v.F), uint64(v.H), uint64(v.W)},
 			Data: v.Pix,
@@ -55,7 +59,15 @@ func Write(path string, s *cine.Study) error {
 				{Name: "slice_frames", Values: sf},
 				{Name: "total_images", Scalar: true, Values: []int32{v.TotalImages}},
 			},
-		})
+		}
+		if v.Pix == nil {
+			spec.Type = hdf5.Datatype{Class: hdf5.ClassFloat, Size: 4}
+			spec.Data = make([]byte, 4*len(v.Float))
+			for i, x := range v.Float {
+				binary.LittleEndian.PutUint32(spec.Data[4*i:], math.Float32bits(x))
+			}
+		}
+		ds = append(ds, spec)
 	}
 	err := fsutil.WriteAtomic(path, func(tmp string) error { return hdf5.WriteFile(tmp, ds) })
 	if err != nil {
@@ -70,9 +82,6 @@ func checkWritable(name cine.View, v *cine.Video) error {
 	}
 	if err := v.Validate(); err != nil {
 		return fmt.Errorf("view %s: %w", name, err)
-	}
-	if v.Pix == nil {
-		return fmt.Errorf("view %s: store datasets are uint8; convert float32 pixels first (cine intensity policy)", name)
 	}
 	if v.C != 1 && v.C != 3 {
 		return fmt.Errorf("view %s: %d channels; the store holds 1 or 3", name, v.C)

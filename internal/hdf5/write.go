@@ -33,30 +33,44 @@ type Int32Attr struct {
 	Values []int32
 }
 
-// Uint8Dataset is a uint8 dataset, written with contiguous storage.
-type Uint8Dataset struct {
+// DatasetSpec is a dataset to write with contiguous storage: Data holds the
+// values in C order, little-endian, of Type (the zero Type means uint8; the
+// writer supports unsigned/signed integers and IEEE float32/float64).
+type DatasetSpec struct {
 	Name  string
 	Dims  []uint64
+	Type  Datatype
 	Data  []byte
 	Attrs []Int32Attr
 }
 
+func (d DatasetSpec) dtype() Datatype {
+	if d.Type.Size == 0 {
+		return Datatype{Class: ClassFixed, Size: 1}
+	}
+	return d.Type
+}
+
 // Write writes datasets as the members of the root group of a new file.
-func Write(w io.Writer, datasets []Uint8Dataset) error {
+func Write(w io.Writer, datasets []DatasetSpec) error {
 	if len(datasets) == 0 {
 		return fmt.Errorf("hdf5: no datasets")
 	}
 	if len(datasets) > h5MaxEntries {
 		return fmt.Errorf("hdf5: %d datasets exceed the writer's limit of %d", len(datasets), h5MaxEntries)
 	}
-	ds := append([]Uint8Dataset(nil), datasets...)
+	ds := append([]DatasetSpec(nil), datasets...)
 	// Symbol table nodes are searched by name: keep them sorted.
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Name < ds[j].Name })
 	for i, d := range ds {
 		if i > 0 && d.Name == ds[i-1].Name {
 			return fmt.Errorf("hdf5: duplicate dataset name %q", d.Name)
 		}
-		n := uint64(1)
+		t := d.dtype()
+		if !t.Numeric() || t.BigEndian {
+			return fmt.Errorf("hdf5: dataset %s: cannot write type %s", d.Name, t)
+		}
+		n := uint64(t.Size)
 		for _, x := range d.Dims {
 			n *= x
 		}
@@ -192,10 +206,10 @@ func objectHeaderV1(msgs []h5Msg) []byte {
 	return append(h, body...)
 }
 
-func datasetHeader(d Uint8Dataset, dataAddr uint64) []byte {
+func datasetHeader(d DatasetSpec, dataAddr uint64) []byte {
 	msgs := []h5Msg{
 		{0x0001, dataspaceV1(d.Dims, false)},
-		{0x0003, fixedType(1, false)},
+		{0x0003, encodeType(d.dtype())},
 		{0x0005, []byte{2, 1, 2, 0}}, // fill value v2: early allocation, never write fill, undefined
 		{0x0008, le64(le64([]byte{3, 1}, dataAddr), uint64(len(d.Data)))},
 	}
@@ -227,6 +241,25 @@ func fixedType(size int, signed bool) []byte {
 	b = le32(b, uint32(size))
 	b = le16(b, 0)
 	return le16(b, uint16(8*size))
+}
+
+// encodeType encodes a little-endian numeric datatype message.
+func encodeType(t Datatype) []byte {
+	if t.Class != ClassFloat {
+		return fixedType(t.Size, t.Signed)
+	}
+	// IEEE 754: byte 0 of the bit field has mantissa normalisation 2 (implied
+	// leading 1); byte 1 is the sign bit's position.
+	b := []byte{0x11, 0x20, byte(8*t.Size - 1), 0}
+	b = le32(b, uint32(t.Size))
+	b = le16(b, 0)
+	b = le16(b, uint16(8*t.Size))
+	if t.Size == 4 {
+		b = append(b, 23, 8, 0, 23) // exponent location, size; mantissa location, size
+		return le32(b, 127)
+	}
+	b = append(b, 52, 11, 0, 52)
+	return le32(b, 1023)
 }
 
 func attrMessage(a Int32Attr) []byte {
@@ -267,7 +300,7 @@ func le32(b []byte, v uint32) []byte { return binary.LittleEndian.AppendUint32(b
 func le64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(b, v) }
 
 // WriteFile writes datasets to the named file.
-func WriteFile(name string, datasets []Uint8Dataset) error {
+func WriteFile(name string, datasets []DatasetSpec) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
