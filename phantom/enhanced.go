@@ -45,9 +45,10 @@ func (w *studyWriter) writeEnhanced(sc *studyCtx, s *seriesSpec, dir string) (in
 	pix := w.pix[:frameBytes*nS*nF]
 	o := sc.renderOpts(s)
 	for si, p := range s.planes {
-		pr := subj.newPlaneRender(p, o.Shading)
-		im := newImager(o, p.Rows, p.Cols)
-		cls := make([]tissue, p.Rows*p.Cols)
+		pr := subj.newPlaneRenderInto(p, o.Shading, &w.scratch)
+		im := newImagerInto(o, p.Rows, p.Cols, &w.scratch)
+		w.scratch.cls = grow(w.scratch.cls, p.Rows*p.Cols)
+		cls := w.scratch.cls
 		for fi, t := range s.times {
 			pr.classify(t, cls)
 			k := si*nF + fi

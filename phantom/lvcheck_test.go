@@ -128,6 +128,9 @@ func component(im *dcmImage, thr, maxDist float64, limit int) []int {
 
 // ring returns the pixels at 4-connected distance 1..width outside comp.
 func ring(im *dcmImage, comp []int, width int) []int {
+	if width <= 0 {
+		return nil
+	}
 	in := make(map[int]bool, len(comp))
 	for _, i := range comp {
 		in[i] = true
@@ -210,46 +213,67 @@ func measureLV(t testing.TB, st *saxStack) *lvMeasurement {
 	m.thr = (m.blood + m.myo) / 2
 	lowBand := 0.15 * m.blood
 	limit := int(150e2 / px) // 150 cm²
+	k1 := max(1, int(math.Ceil(2/mid.spacing[0])))
+	k2 := max(k1+1, int(math.Round(4.5/mid.spacing[0])))
 	edArea := make([]float64, nS)
 	m.vol = make([]float64, nF)
+	// area returns the LV blood-pool area of slice s at frame f, or 0.
+	area := func(s, f int) float64 {
+		im := st.slices[s][f]
+		comp := component(im, m.thr, maxSeed, limit)
+		if comp == nil || len(comp) > limit {
+			return 0
+		}
+		// A blood pool is solid: its centroid lies inside it (a ring of
+		// pericardial fluid around the apical cap has it in the hole).
+		var sr, sc float64
+		in := make(map[int]bool, len(comp))
+		for _, i := range comp {
+			sr += float64(i / im.cols)
+			sc += float64(i % im.cols)
+			in[i] = true
+		}
+		if !in[int(math.Round(sr/float64(len(comp))))*im.cols+int(math.Round(sc/float64(len(comp))))] {
+			return 0
+		}
+		// the ring ~2–4.5 mm out: past the partial-volume edge and any
+		// thin dark line (pericardium, fat–water boundary)
+		rg := ring(im, comp, k2)[len(ring(im, comp, k1-1)):]
+		myoCount := 0
+		for _, i := range rg {
+			if v := im.pix[i]; v >= lowBand && v < m.thr {
+				myoCount++
+			}
+		}
+		if float64(myoCount) < 0.6*float64(len(rg)) {
+			return 0 // not enclosed by myocardium: atrium or outflow
+		}
+		return float64(len(comp)) * px
+	}
+	// The LV is traced from the mid slice toward both ends: a slice whose
+	// pool is rejected, or more than 30 % larger than its neighbour toward
+	// the middle, ends the LV in that direction (nothing beyond the apex
+	// or the base is ventricle).
+	midS := nS / 2
 	for f := 0; f < nF; f++ {
-		for s := 0; s < nS; s++ {
-			im := st.slices[s][f]
-			comp := component(im, m.thr, maxSeed, limit)
-			if comp == nil || len(comp) > limit {
-				continue
-			}
-			// A blood pool is solid: its centroid lies inside it (a ring of
-			// pericardial fluid around the apical cap has it in the hole).
-			var sr, sc float64
-			in := make(map[int]bool, len(comp))
-			for _, i := range comp {
-				sr += float64(i / im.cols)
-				sc += float64(i % im.cols)
-				in[i] = true
-			}
-			if !in[int(math.Round(sr/float64(len(comp))))*im.cols+int(math.Round(sc/float64(len(comp))))] {
-				continue
-			}
-			// the ring 2–3 pixels out: past the partial-volume edge and any
-			// thin dark line (pericardium, fat–water boundary)
-			rg := ring(im, comp, 3)[len(ring(im, comp, 1)):]
-			myoCount := 0
-			for _, i := range rg {
-				if v := im.pix[i]; v >= lowBand && v < m.thr {
-					myoCount++
+		areas := make([]float64, nS)
+		areas[midS] = area(midS, f)
+		for _, dir := range []int{-1, 1} {
+			prev := areas[midS]
+			for s := midS + dir; s >= 0 && s < nS && prev > 0; s += dir {
+				a := area(s, f)
+				if a > 1.3*prev+10*px || (f > 0 && a > 1.15*edArea[s]+5*px) {
+					a = 0
 				}
+				areas[s] = a
+				prev = a
 			}
-			if float64(myoCount) < 0.6*float64(len(rg)) {
-				continue // not enclosed by myocardium: atrium or outflow
-			}
-			area := float64(len(comp)) * px
+		}
+		for s, a := range areas {
 			if f == 0 {
-				edArea[s] = area
-			} else if area > 1.15*edArea[s]+5*px {
-				continue
+				edArea[s] = a
 			}
-			m.vol[f] += area * spacing / 1000
+			m.vol[f] += a * spacing / 1000
 		}
 	}
 	m.edv = m.vol[0]

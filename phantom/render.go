@@ -104,11 +104,32 @@ type planeRender struct {
 	bound2     float64
 }
 
+// scratch holds reusable per-plane buffers (one per worker), so rendering a
+// cohort does not allocate per plane.
+type scratch struct {
+	bg, cls         []tissue
+	shade, tmp, sig []float32
+}
+
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
+}
+
 func (s *Subject) newPlaneRender(p Plane, shading float64) *planeRender {
+	return s.newPlaneRenderInto(p, shading, &scratch{})
+}
+
+// newPlaneRenderInto is newPlaneRender using sc's background and shading
+// buffers; the render is valid until sc is reused.
+func (s *Subject) newPlaneRenderInto(p Plane, shading float64, sc *scratch) *planeRender {
 	pr := &planeRender{s: s, p: p}
 	n := p.Rows * p.Cols
-	pr.bg = make([]tissue, n)
-	pr.shade = make([]float32, n)
+	sc.bg = grow(sc.bg, n)
+	sc.shade = grow(sc.shade, n)
+	pr.bg, pr.shade = sc.bg, sc.shade
 	b := &s.body
 	// Coil sensitivity depends on the anterior–posterior position only:
 	// tabulate it at 0.5 mm.
@@ -196,9 +217,16 @@ type imager struct {
 }
 
 func newImager(o RenderOptions, rows, cols int) *imager {
+	return newImagerInto(o, rows, cols, &scratch{})
+}
+
+// newImagerInto is newImager using sc's signal buffers.
+func newImagerInto(o RenderOptions, rows, cols int, sc *scratch) *imager {
 	o = o.defaults()
+	sc.tmp = grow(sc.tmp, rows*cols)
+	sc.sig = grow(sc.sig, rows*cols)
 	im := &imager{lv: levels(o.Contrast, o.MyoBlood), gain: float32(o.Gain), rows: rows, cols: cols,
-		tmp: make([]float32, rows*cols), sig: make([]float32, rows*cols), ink: o.Contrast == Cine}
+		tmp: sc.tmp, sig: sc.sig, ink: o.Contrast == Cine}
 	if o.SNR > 0 {
 		im.sigma = float32(1 / o.SNR)
 	}

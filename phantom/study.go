@@ -55,9 +55,11 @@ type acquisition struct {
 
 // studyWriter renders and writes studies; one per worker.
 type studyWriter struct {
-	o   Options
-	pix []byte // pixel data buffer
-	enc []byte // encoded file buffer
+	o       Options
+	pix     []byte         // pixel data buffer
+	enc     []byte         // encoded file buffer
+	ds      dcmenc.Dataset // per-image data set buffer
+	scratch scratch
 }
 
 func newStudyWriter(o Options) *studyWriter { return &studyWriter{o: o} }

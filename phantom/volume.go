@@ -13,6 +13,15 @@ const (
 	quadThetaCoarse, quadWCoarse = 96, 96
 )
 
+// circle returns cos and sin of n equispaced angles on [0, 2π).
+func circle(n int) (cs, sn []float64) {
+	cs, sn = make([]float64, n), make([]float64, n)
+	for j := range n {
+		cs[j], sn[j] = math.Cos(2*math.Pi*float64(j)/float64(n)), math.Sin(2*math.Pi*float64(j)/float64(n))
+	}
+	return
+}
+
 // simpsonWeights returns n+1 composite-Simpson weights on [a, b] (n even).
 func simpsonWeights(a, b float64, n int) (x, wt []float64) {
 	h := (b - a) / float64(n)
@@ -42,6 +51,7 @@ func (h *heart) lvMoments(nTheta, nW int) (p0, p1, p2 float64) {
 	f := h.frameAt(0) // kr = 0: R is the ED radius
 	xs, ws := simpsonWeights(0, h.a0, nW)
 	dth := 2 * math.Pi / float64(nTheta)
+	cs, sn := circle(nTheta)
 	for i, w0 := range xs {
 		te := (w0 - h.cEndo) / h.lEndo
 		q := 1 - te*te
@@ -50,8 +60,7 @@ func (h *heart) lvMoments(nTheta, nW int) (p0, p1, p2 float64) {
 		}
 		var s0, s1, s2 float64
 		for j := 0; j < nTheta; j++ {
-			th := float64(j) * dth
-			R, _, m := f.lvShape(math.Cos(th), math.Sin(th), w0)
+			R, _, m := f.lvShape(cs[j], sn[j], w0)
 			a := 0.5 * R * R * q
 			s0 += a
 			s1 += a * (1 - m)
@@ -69,6 +78,7 @@ func (f *frame) lvVolume(nTheta, nW int) float64 {
 	h := f.h
 	xs, ws := simpsonWeights(0, h.a0, nW)
 	dth := 2 * math.Pi / float64(nTheta)
+	cs, sn := circle(nTheta)
 	var v float64
 	for i, w0 := range xs {
 		te := (w0 - h.cEndo) / h.lEndo
@@ -78,8 +88,7 @@ func (f *frame) lvVolume(nTheta, nW int) float64 {
 		}
 		var sum float64
 		for j := 0; j < nTheta; j++ {
-			th := float64(j) * dth
-			R, _, _ := f.lvShape(math.Cos(th), math.Sin(th), w0)
+			R, _, _ := f.lvShape(cs[j], sn[j], w0)
 			sum += 0.5 * R * R * q
 		}
 		v += ws[i] * sum * dth
@@ -93,6 +102,7 @@ func (f *frame) lvMyoVolume(nTheta, nW int) float64 {
 	top := h.cEndo + f.lep0
 	xs, ws := simpsonWeights(0, top, nW)
 	dth := 2 * math.Pi / float64(nTheta)
+	cs, sn := circle(nTheta)
 	var v float64
 	for i, w0 := range xs {
 		te := (w0 - h.cEndo) / h.lEndo
@@ -104,8 +114,7 @@ func (f *frame) lvMyoVolume(nTheta, nW int) float64 {
 		qp := math.Max(0, 1-tp*tp)
 		var sum float64
 		for j := 0; j < nTheta; j++ {
-			th := float64(j) * dth
-			R, T, _ := f.lvShape(math.Cos(th), math.Sin(th), w0)
+			R, T, _ := f.lvShape(cs[j], sn[j], w0)
 			sum += 0.5 * ((R+T)*(R+T)*qp - R*R*qe)
 		}
 		v += ws[i] * sum * dth
@@ -119,15 +128,15 @@ func (f *frame) lvMyoVolume(nTheta, nW int) float64 {
 func (f *frame) maxWallThickness() float64 {
 	h := f.h
 	best := 0.0
+	cs, sn := circle(360)
 	for iu := 0; iu <= 70; iu++ {
 		w0 := (0.05 + 0.7*float64(iu)/70) * h.a0
 		te := (w0 - h.cEndo) / h.lEndo
 		tp := (w0 - h.cEndo) / f.lep0
 		qe := math.Sqrt(math.Max(0, 1-te*te))
 		qp := math.Sqrt(math.Max(0, 1-tp*tp))
-		for j := 0; j < 360; j++ {
-			th := float64(j) * math.Pi / 180
-			R, T, _ := f.lvShape(math.Cos(th), math.Sin(th), w0)
+		for j := range cs {
+			R, T, _ := f.lvShape(cs[j], sn[j], w0)
 			if d := (R+T)*qp - R*qe; d > best {
 				best = d
 			}
@@ -146,6 +155,7 @@ func (f *frame) rvVolume(nTheta, nW int) float64 {
 	top := rv.c + rv.l
 	xs, ws := simpsonWeights(0, top, nW)
 	dth := 2 * math.Pi / float64(nTheta)
+	cs, sn := circle(nTheta)
 	var v float64
 	for i, w0 := range xs {
 		tz := (w0 - rv.c) / rv.l
@@ -163,8 +173,7 @@ func (f *frame) rvVolume(nTheta, nW int) float64 {
 		qp := math.Sqrt(math.Max(0, 1-tp*tp))
 		var sum float64
 		for j := 0; j < nTheta; j++ {
-			th := float64(j) * dth
-			ct, st := math.Cos(th), math.Sin(th)
+			ct, st := cs[j], sn[j]
 			da := ct*rv.cosA + st*rv.sinA
 			db := -ct*rv.sinA + st*rv.cosA
 			qa := da*da*ia2 + db*db*ib2

@@ -77,9 +77,10 @@ func (w *studyWriter) writeClassic(sc *studyCtx, s *seriesSpec, dir string) (int
 	o := sc.renderOpts(s)
 	files := 0
 	for si, p := range s.planes {
-		pr := sc.subj.newPlaneRender(p, o.Shading)
-		im := newImager(o, p.Rows, p.Cols)
-		cls := make([]tissue, p.Rows*p.Cols)
+		pr := sc.subj.newPlaneRenderInto(p, o.Shading, &w.scratch)
+		im := newImagerInto(o, p.Rows, p.Cols, &w.scratch)
+		w.scratch.cls = grow(w.scratch.cls, p.Rows*p.Cols)
+		cls := w.scratch.cls
 		if need := 2 * p.Rows * p.Cols; cap(w.pix) < need {
 			w.pix = make([]byte, need)
 		}
@@ -92,7 +93,7 @@ func (w *studyWriter) writeClassic(sc *studyCtx, s *seriesSpec, dir string) (int
 			if sc.v.frameMajor {
 				inst = fi*nS + si + 1
 			}
-			ds := append(dcmenc.Dataset(nil), common...)
+			ds := append(w.ds[:0], common...)
 			ds.Str(tg(0x0008, 0x0008), "CS", sc.v.imageType...)
 			ds.Str(tg(0x0008, 0x0012), "DA", da(at))
 			ds.Str(tg(0x0008, 0x0013), "TM", tm(at))
@@ -125,7 +126,7 @@ func (w *studyWriter) writeClassic(sc *studyCtx, s *seriesSpec, dir string) (int
 			if err != nil {
 				return files, err
 			}
-			w.enc = b
+			w.enc, w.ds = b, ds
 			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%04d.dcm", inst)), b, 0o644); err != nil {
 				return files, fmt.Errorf("phantom: %w", err)
 			}

@@ -211,9 +211,10 @@ func (e *Elem) value(dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// encode appends the data set's elements in ascending tag order.
+// encode appends the data set's elements in ascending tag order, sorting
+// d in place.
 func (d Dataset) encode(dst []byte) ([]byte, error) {
-	sorted := slices.Clone(d)
+	sorted := d
 	slices.SortStableFunc(sorted, func(a, b Elem) int {
 		switch {
 		case a.Tag < b.Tag:
@@ -255,6 +256,7 @@ func (d Dataset) encode(dst []byte) ([]byte, error) {
 // information for the given SOP class and instance, and the data set.
 // pixelData, if non-nil, is appended as (7FE0,0010) OW after the data set
 // (which must then not contain it), avoiding a copy of the largest value.
+// The data set (and every sequence item in it) is sorted in place.
 func EncodeFile(sopClass, sopInstance string, ds Dataset, pixelData []byte) ([]byte, error) {
 	return AppendFile(nil, sopClass, sopInstance, ds, pixelData)
 }
