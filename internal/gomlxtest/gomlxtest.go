@@ -4,7 +4,9 @@
 //
 // GoMLX's own testutil.BuildTestBackend tries to download the XLA plugin and
 // exits the process when it cannot; this package instead builds the pure-Go
-// backend (github.com/gomlx/compute/gobackend), or the backend named by
+// backend (github.com/gomlx/compute/gobackend) in "ops_sequential" mode — the
+// default mode can deadlock when several multi-threaded matmuls run
+// concurrently (see model/ops.DefaultBackendConfig) — or the backend named by
 // $GOMLX_BACKEND when a developer has installed another one and registered it
 // with a blank import.
 package gomlxtest
@@ -20,6 +22,9 @@ import (
 	"github.com/gomlx/compute/gobackend"
 )
 
+// SafeGoConfig is the Go backend executing one graph node at a time.
+const SafeGoConfig = gobackend.BackendName + ":ops_sequential"
+
 var (
 	once    sync.Once
 	backend compute.Backend
@@ -33,9 +38,8 @@ func Backend(t testing.TB) compute.Backend {
 	t.Helper()
 	once.Do(func() {
 		cfg := os.Getenv(compute.ConfigEnvVar)
-		if cfg == "" || cfg == gobackend.BackendName {
-			backend = gobackend.GetBackend()
-			return
+		if cfg == "" {
+			cfg = SafeGoConfig
 		}
 		defer func() {
 			if r := recover(); r != nil {

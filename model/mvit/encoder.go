@@ -7,6 +7,8 @@ import (
 
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -128,4 +130,9 @@ func (e *Encoder) Forward(x *tensors.Tensor, attention bool) (res *Result, err e
 		res.Attention = outs
 	}
 	return res, nil
+}
+
+// InputShape is the float32 shape of a batch of clips for cfg.
+func InputShape(cfg Config, batch int) shapes.Shape {
+	return shapes.Make(dtypes.Float32, batch, cfg.InChannels, cfg.Frames, cfg.Height, cfg.Width)
 }

@@ -149,56 +149,82 @@ func splitCLS(x *Node, axis int) (cls, rest *Node) {
 	return SliceAxis(x, axis, AxisRange(0, 1)), SliceAxis(x, axis, AxisRangeToEnd(1))
 }
 
-// pool applies depthwise pooling and LayerNorm to a [B, heads, 1+N, hd]
-// tensor on grid in, returning [B, heads, 1+N', hd].
-func (b *builder) pool(x *Node, which string, prefix string, w ops.Window, in Grid, out Grid) *Node {
+// pool applies depthwise pooling and per-head LayerNorm to x [B, 1+N, d]
+// (d = heads·hd, head-major channels) on grid in, returning the pooled
+// tensor in attention layout [B·heads, 1+N', hd]. The CLS token bypasses
+// the pooling.
+func (b *builder) pool(x *Node, which, prefix string, heads int, w ops.Window, in Grid) *Node {
 	dims := x.Shape().Dimensions
-	batch, heads, hd := dims[0], dims[1], dims[3]
-	cls, rest := splitCLS(x, 2)
-	rest = Reshape(rest, batch*heads, in[0], in[1], in[2], hd)
+	batch, d := dims[0], dims[2]
+	hd := d / heads
+	cls, rest := splitCLS(x, 1)
+	rest = Reshape(rest, batch, in[0], in[1], in[2], d)
 	k := w.Kernel
 	kernel := b.param(prefix+"attn.pool_"+which+".weight", b.convW(k[0]*k[1]*k[2]), hd, 1, k[0], k[1], k[2])
-	rest = ops.DepthwiseConv3D(rest, kernel, w, b.cfg.Impl)
-	rest = Reshape(rest, batch, heads, out.Tokens(), hd)
-	y := Concatenate([]*Node{cls, rest}, 2)
+	pooled := ops.DepthwiseConv3DHeads(rest, kernel, heads, w, b.cfg.Impl) // [B·heads, N', hd]
+	y := Concatenate([]*Node{toHeads(cls, heads), pooled}, 1)
 	return b.layerNorm(y, prefix+"attn.norm_"+which, hd, b.cfg.PoolNormEps)
 }
 
-// block is one MultiScaleBlock; it returns the output and the attention.
+// toHeads turns [B, N, heads·hd] into [B·heads, N, hd].
+func toHeads(x *Node, heads int) *Node {
+	dims := x.Shape().Dimensions
+	batch, n, d := dims[0], dims[1], dims[2]
+	if heads == 1 {
+		return Reshape(x, batch, n, d)
+	}
+	x = TransposeAllAxes(Reshape(x, batch, n, heads, d/heads), 0, 2, 1, 3)
+	return Reshape(x, batch*heads, n, d/heads)
+}
+
+// fromHeads is the inverse of toHeads.
+func fromHeads(x *Node, batch, heads int) *Node {
+	dims := x.Shape().Dimensions
+	n, hd := dims[1], dims[2]
+	if heads == 1 {
+		return Reshape(x, batch, n, hd)
+	}
+	x = TransposeAllAxes(Reshape(x, batch, heads, n, hd), 0, 2, 1, 3)
+	return Reshape(x, batch, n, heads*hd)
+}
+
+// attention returns softmax(q·kᵀ)·v and the attention maps for q [BH, Nq,
+// hd] (already scaled), k and v [BH, Nk, hd].
+func attention(q, k, v *Node) (out, attn *Node) {
+	scores := DotGeneral(q, []int{2}, []int{0}, k, []int{2}, []int{0}) // [BH, Nq, Nk]
+	attn = Softmax(scores, -1)
+	return DotGeneral(attn, []int{2}, []int{0}, v, []int{1}, []int{0}), attn // [BH, Nq, hd]
+}
+
+// block is one MultiScaleBlock; it returns the output and the attention
+// maps [B, heads, Nq, Nk].
 func (b *builder) block(i int, bc BlockConfig, s BlockShape, x *Node) (*Node, *Node) {
 	p := fmt.Sprintf("blocks.%d.", i)
 	dims := x.Shape().Dimensions
-	batch, n, d := dims[0], dims[1], dims[2]
+	batch, d := dims[0], dims[2]
 	heads, hd := bc.Heads, bc.HeadDim()
 
 	xn := b.layerNorm(x, p+"norm1", d, b.cfg.NormEps)
-	// q, k, v with one matmul: [B, N, 3·d] → [3, B, heads, N, hd].
-	var ws, bs []*Node
-	for _, m := range []string{"q", "k", "v"} {
-		ws = append(ws, b.param(p+"attn."+m+".weight", b.linearW(), d, d))
-		bs = append(bs, b.param(p+"attn."+m+".bias", initializer.Zero, d))
-	}
-	qkv := nn.Dense(xn, Concatenate(ws, 0), Concatenate(bs, 0), compute.DenseLayoutOutputsInput)
-	qkv = TransposeAllAxes(Reshape(qkv, batch, n, 3, heads, hd), 2, 0, 3, 1, 4)
-	q := Squeeze(SliceAxis(qkv, 0, AxisElem(0)), 0)
-	k := Squeeze(SliceAxis(qkv, 0, AxisElem(1)), 0)
-	v := Squeeze(SliceAxis(qkv, 0, AxisElem(2)), 0)
-
+	q := b.dense(xn, p+"attn.q", d, d, activation.TypeNone) // [B, N, d]
+	k := b.dense(xn, p+"attn.k", d, d, activation.TypeNone)
+	v := b.dense(xn, p+"attn.v", d, d, activation.TypeNone)
+	// q, k and v in attention layout [B·heads, N, hd], pooled where configured.
 	if bc.PoolsKV() {
-		k = b.pool(k, "k", p, bc.KVWindow(), s.In, s.KV)
-		v = b.pool(v, "v", p, bc.KVWindow(), s.In, s.KV)
+		k = b.pool(k, "k", p, heads, bc.KVWindow(), s.In)
+		v = b.pool(v, "v", p, heads, bc.KVWindow(), s.In)
+	} else {
+		k, v = toHeads(k, heads), toHeads(v, heads)
 	}
 	if bc.PoolsQ() {
-		q = b.pool(q, "q", p, bc.QWindow(), s.In, s.Q)
+		q = b.pool(q, "q", p, heads, bc.QWindow(), s.In)
+	} else {
+		q = toHeads(q, heads)
 	}
-	// attn = softmax(q·kᵀ/√hd) over keys: [B, heads, Nq, Nk].
 	q = MulScalar(q, 1/math.Sqrt(float64(hd)))
-	scores := DotGeneral(q, []int{3}, []int{0, 1}, k, []int{3}, []int{0, 1})
-	attn := Softmax(scores, -1)
-	o := DotGeneral(attn, []int{3}, []int{0, 1}, v, []int{2}, []int{0, 1}) // [B, heads, Nq, hd]
-	nq := o.Shape().Dimensions[2]
-	o = Reshape(TransposeAllAxes(o, 0, 2, 1, 3), batch, nq, d)
-	o = b.dense(o, p+"attn.proj", d, d, activation.TypeNone)
+	o, attn := attention(q, k, v)
+	nq := o.Shape().Dimensions[1]
+	attn = Reshape(attn, batch, heads, nq, attn.Shape().Dimensions[2])
+	o = b.dense(fromHeads(o, batch, heads), p+"attn.proj", d, d, activation.TypeNone)
 
 	skip := x
 	if bc.PoolsSkip() {

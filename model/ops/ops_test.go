@@ -212,3 +212,32 @@ func TestAutoPicksCompositionOnGoBackend(t *testing.T) {
 		t.Error("Generic/Composed must force their path")
 	}
 }
+
+// TestDepthwiseConv3DHeads checks the attention-layout pooling (kernel shared
+// by heads, output [N·heads, T'H'W', hd]) of both paths against a per-head
+// application of the generic op.
+func TestDepthwiseConv3DHeads(t *testing.T) {
+	const n, heads, hd = 2, 3, 4
+	w := Window{[3]int{3, 3, 3}, [3]int{1, 2, 2}, [3]int{1, 1, 1}}
+	x := randTensor(21, n, 3, 6, 5, heads*hd)
+	k := randTensor(22, hd, 1, 3, 3, 3)
+	perHead := func(in []*graph.Node) *graph.Node {
+		var outs []*graph.Node
+		for h := range heads {
+			xh := graph.SliceAxis(in[0], 4, graph.AxisRange(h*hd, (h+1)*hd))
+			y := DepthwiseConv3D(xh, in[1], w, Generic) // [n, T', H', W', hd]
+			d := y.Shape().Dimensions
+			outs = append(outs, graph.Reshape(y, n, 1, d[1]*d[2]*d[3], hd))
+		}
+		y := graph.Concatenate(outs, 1) // [n, heads, M, hd]
+		d := y.Shape().Dimensions
+		return graph.Reshape(y, n*heads, d[2], hd)
+	}
+	want := valueAndGrads(t, perHead, x, k)
+	for _, impl := range []Impl{Composed, Generic} {
+		got := valueAndGrads(t, func(in []*graph.Node) *graph.Node { return DepthwiseConv3DHeads(in[0], in[1], heads, w, impl) }, x, k)
+		for i, label := range []string{"value", "grad x", "grad kernel"} {
+			gomlxtest.AssertClose(t, impl.String()+" "+label, got[i], want[i], 1e-5, 1e-5)
+		}
+	}
+}

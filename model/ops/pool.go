@@ -17,9 +17,8 @@ import (
 //	kernel [C, 1, kt, kh, kw]   PyTorch's weight layout
 //	output [N, T', H', W', C]
 //
-// The composition is Σ over kernel taps of (strided slice of the padded
-// input) × (that tap's per-channel weight): kt·kh·kw multiply-adds on tensors
-// of the output's size.
+// The composition (see depthwiseBySelection) uses only batched matrix
+// multiplications and transposes, the Go backend's fast operations.
 func DepthwiseConv3D(x, kernel *graph.Node, w Window, impl Impl) *graph.Node {
 	xs, ks := x.Shape(), kernel.Shape()
 	ch := xs.Dimensions[4]
@@ -39,24 +38,41 @@ func DepthwiseConv3D(x, kernel *graph.Node, w Window, impl Impl) *graph.Node {
 		pads := [][2]int{{w.Padding[0], w.Padding[0]}, {w.Padding[1], w.Padding[1]}, {w.Padding[2], w.Padding[2]}}
 		return graph.ConvGeneral(x, kernel, axes, w.Stride[:], pads, nil, nil, ch, 1)
 	}
+	y := depthwiseBySelection(x, kernel, w) // [C, T', H', W', N]
+	return graph.TransposeAllAxes(y, 4, 1, 2, 3, 0)
+}
+
+// DepthwiseConv3DHeads pools multi-head features the way MViT's attention
+// pooling does: x [N, T, H, W, heads·hd] holds head-major channels, the
+// per-channel kernel [hd, 1, kt, kh, kw] is shared by all heads, and the
+// result comes out as [N·heads, T'·H'·W', hd], ready for batched attention.
+func DepthwiseConv3DHeads(x, kernel *graph.Node, heads int, w Window, impl Impl) *graph.Node {
+	xs, ks := x.Shape(), kernel.Shape()
+	if xs.Rank() != 5 || heads < 1 || xs.Dimensions[4] != heads*ks.Dimensions[0] {
+		panic(fmt.Sprintf("ops.DepthwiseConv3DHeads: x %s is not [N,T,H,W,%d heads × %d]", xs, heads, ks.Dimensions[0]))
+	}
+	n, hd := xs.Dimensions[0], ks.Dimensions[0]
 	out := w.OutDims(xs.Dimensions[1], xs.Dimensions[2], xs.Dimensions[3])
-	xp := padChannelsLast(x, w.Padding, graph.ScalarZero(x.Graph(), x.DType()))
-	// Taps as [kt·kh·kw, C]: row k is the weight of tap k for every channel.
-	k := w.Kernel[0] * w.Kernel[1] * w.Kernel[2]
-	kt := graph.Transpose(graph.Reshape(kernel, ch, k), 0, 1)
-	var acc *graph.Node
-	i := 0
-	taps(xp, w, out, func(_, _, _ int, s *graph.Node) {
-		tap := graph.Reshape(graph.Slice(kt, graph.AxisElem(i)), 1, 1, 1, 1, ch)
-		term := graph.Mul(s, tap)
-		if acc == nil {
-			acc = term
-		} else {
-			acc = graph.Add(acc, term)
+	m := out[0] * out[1] * out[2]
+	tiled := kernel
+	if heads > 1 {
+		copies := make([]*graph.Node, heads)
+		for i := range copies {
+			copies[i] = kernel
 		}
-		i++
-	})
-	return acc
+		tiled = graph.Concatenate(copies, 0)
+	}
+	if impl.generic(x.Graph()) {
+		y := graph.Reshape(DepthwiseConv3D(x, tiled, w, impl), n, m, heads, hd)
+		return graph.Reshape(graph.TransposeAllAxes(y, 0, 2, 1, 3), n*heads, m, hd)
+	}
+	if [3]int(ks.Dimensions[2:]) != w.Kernel || ks.Dimensions[1] != 1 {
+		panic(fmt.Sprintf("ops.DepthwiseConv3DHeads: kernel %s does not match window %v", ks, w.Kernel))
+	}
+	w.check("DepthwiseConv3DHeads", xs.Dimensions[1], xs.Dimensions[2], xs.Dimensions[3])
+	y := depthwiseBySelection(x, tiled, w) // [heads·hd, T', H', W', N]
+	y = graph.Reshape(y, heads, hd, m, n)
+	return graph.Reshape(graph.TransposeAllAxes(y, 3, 0, 2, 1), n*heads, m, hd)
 }
 
 // MaxPool3D is PyTorch's MaxPool3d (padding counts as −∞, no dilation) on a

@@ -1,0 +1,69 @@
+package mvit
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cmrfm/cmrfm/internal/gomlxtest"
+	"github.com/cmrfm/cmrfm/model/weights"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// benchForward times one forward pass of cfg on a batch of one clip with
+// randomly initialised weights (the compile happens before the timer).
+func benchForward(b *testing.B, cfg Config) {
+	be := gomlxtest.Backend(b)
+	store := model.NewStore()
+	scope := store.RootScope().In("mvit")
+	if err := LoadInto(scope, cfg, constantWeights(cfg, 0.01)); err != nil { // skip random initialisation
+		b.Fatal(err)
+	}
+	exec, err := model.NewExec(be, store, func(_ *model.Scope, x *graph.Node) *graph.Node {
+		return Encode(scope, cfg, x).Features
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := tensors.FromShape(InputShape(cfg, 1))
+	if _, err := exec.Call(x); err != nil { // compile + initialise variables
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		if _, err := exec.Call(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// CPU seconds per op (all threads): robust to other load on a shared machine.
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	b.ReportMetric(2*float64(cfg.MultiplyAdds())/1e9*float64(b.N)/b.Elapsed().Seconds(), "GFLOP/s")
+}
+
+func BenchmarkForwardMViTB16x4(b *testing.B) { benchForward(b, MViTB16x4()) }
+func BenchmarkForwardTiny(b *testing.B)      { benchForward(b, Tiny(0)) }
+
+// cpuSeconds is the user+system CPU time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// constantWeights fills every parameter with v (timing does not depend on values).
+func constantWeights(cfg Config, v float32) *weights.Set {
+	s := weights.NewSet()
+	for _, sp := range cfg.Specs() {
+		vals := make([]float32, weights.NumElements(sp.Shape))
+		for i := range vals {
+			vals[i] = v
+		}
+		s.Add(weights.FromFloat32(sp.Name, sp.Shape, vals))
+	}
+	return s
+}
