@@ -1,16 +1,19 @@
 package weights
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
-	"math"
-	"path/filepath"
-	"slices"
+	"math/big"
+	"os"
+	"path"
 	"strconv"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/pickle"
-	"github.com/nlpodyssey/gopickle/pytorch"
 	"github.com/nlpodyssey/gopickle/types"
 )
 
@@ -19,23 +22,39 @@ import (
 // model zoo ("model_state"), and common training scripts.
 var stateDictKeys = []string{"state_dict", "model_state", "model", "module", "state"}
 
-// ReadTorch reads a PyTorch checkpoint written by torch.save (the zip format
-// of torch ≥ 1.6 and the legacy non-zip pickle): a state dict, or a
-// dictionary holding one under "state_dict" (Lightning .ckpt), "model_state"
-// (pytorchvideo .pyth), "model" or "module". Other top-level scalars (epoch,
-// global_step, versions) become metadata. Classes the reader does not know —
-// optimiser state, hyper-parameter objects — are tolerated and skipped.
+// storageDTypes maps torch's legacy storage classes to element types.
+var storageDTypes = map[string]DType{
+	"FloatStorage": F32, "DoubleStorage": F64, "HalfStorage": F16, "BFloat16Storage": BF16,
+	"LongStorage": I64, "IntStorage": I32, "ShortStorage": I16, "CharStorage": I8,
+	"ByteStorage": U8, "BoolStorage": Bool,
+}
+
+// ReadTorch reads a PyTorch checkpoint written by torch.save — the zip format
+// of torch ≥ 1.6 and the legacy pickle stream — without importing Python: it
+// runs the pickle through gopickle's virtual machine, resolving only the
+// tensor-rebuilding globals and standing in an inert object for every other
+// class (optimiser state, hyper-parameter objects, …).
+//
+// The result is the state dict found at the top level or under "state_dict"
+// (Lightning .ckpt), "model_state" (pytorchvideo .pyth), "model" or
+// "module"; nested dictionaries are flattened with dots. Top-level scalars
+// (epoch, global_step, versions) become metadata.
 func ReadTorch(path string) (set *Set, err error) {
 	defer func() {
-		if r := recover(); r != nil { // gopickle panics on some malformed inputs
-			set, err = nil, fmt.Errorf("torch %s: %v", path, r)
+		if r := recover(); r != nil { // gopickle may panic on malformed input
+			set, err = nil, fmt.Errorf("torch %s: malformed pickle: %v", path, r)
 		}
 	}()
-	obj, err := pytorch.LoadWithUnpickler(path, func(r io.Reader) pickle.Unpickler {
-		u := pickle.NewUnpickler(r)
-		u.FindClass = lenientFindClass
-		return u
-	})
+	buf, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("torch: %w", err)
+	}
+	var obj any
+	if zr, zerr := zip.NewReader(bytes.NewReader(buf), int64(len(buf))); zerr == nil {
+		obj, err = loadTorchZip(zr)
+	} else {
+		obj, err = loadTorchLegacy(buf)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("torch %s: %w", path, err)
 	}
@@ -44,7 +63,7 @@ func ReadTorch(path string) (set *Set, err error) {
 	root := obj
 	if d, ok := asDict(obj); ok {
 		for _, k := range stateDictKeys {
-			if v, ok := d.get(k); ok {
+			if v, ok := d.vals[k]; ok {
 				if sub, ok := asDict(v); ok && sub.hasTensor() {
 					root = v
 					s.Metadata["torch.state_dict_key"] = k
@@ -74,17 +93,281 @@ func ReadTorch(path string) (set *Set, err error) {
 	return s, nil
 }
 
+// storage is one torch storage: raw little-endian bytes of one dtype.
+type storage struct {
+	dtype DType
+	numel int
+	data  []byte // nil until read (legacy format reads storages after the pickle)
+}
+
+// tensorView is a rebuilt tensor: a strided view of a storage.
+type tensorView struct {
+	st     *storage
+	offset int
+	size   []int
+	stride []int
+}
+
+// newUnpickler prepares a pickle VM that resolves torch's globals leniently.
+func newUnpickler(r io.Reader, persistent func(any) (any, error)) pickle.Unpickler {
+	u := pickle.NewUnpickler(r)
+	u.FindClass = findClass
+	u.PersistentLoad = persistent
+	return u
+}
+
+// storageFromPID decodes ('storage', <class>, key, location, numel[, view]).
+func storageFromPID(pid any) (cls *torchClass, key string, numel int, err error) {
+	t, ok := pid.(*types.Tuple)
+	if !ok || t.Len() < 5 {
+		return nil, "", 0, fmt.Errorf("unexpected persistent id %v", pid)
+	}
+	if s, _ := t.Get(0).(string); s != "storage" {
+		return nil, "", 0, fmt.Errorf("unsupported persistent id type %v", t.Get(0))
+	}
+	cls, ok = t.Get(1).(*torchClass)
+	if !ok || cls.dtype == "" {
+		return nil, "", 0, fmt.Errorf("unsupported storage type %v", t.Get(1))
+	}
+	switch k := t.Get(2).(type) {
+	case string:
+		key = k
+	case int:
+		key = strconv.Itoa(k)
+	default:
+		return nil, "", 0, fmt.Errorf("storage key %v", t.Get(2))
+	}
+	numel, ok = t.Get(4).(int)
+	if !ok || numel < 0 {
+		return nil, "", 0, fmt.Errorf("storage size %v", t.Get(4))
+	}
+	if t.Len() > 5 && t.Get(5) != nil {
+		return nil, "", 0, errors.New("legacy storage views are not supported")
+	}
+	return cls, key, numel, nil
+}
+
+func loadTorchZip(zr *zip.Reader) (any, error) {
+	records := map[string]*zip.File{}
+	var pkl *zip.File
+	for _, f := range zr.File {
+		dir, name := path.Split(f.Name)
+		if name == "data.pkl" && strings.Count(dir, "/") == 1 {
+			pkl = f
+		}
+		if strings.HasSuffix(strings.TrimSuffix(dir, "/"), "/data") || dir == "data/" {
+			records[name] = f
+		}
+		if name == "constants.pkl" {
+			return nil, errors.New("TorchScript archives are not supported; save the state_dict instead")
+		}
+	}
+	if pkl == nil {
+		return nil, errors.New("zip archive without */data.pkl: not a torch.save file")
+	}
+	storages := map[string]*storage{}
+	persistent := func(pid any) (any, error) {
+		cls, key, numel, err := storageFromPID(pid)
+		if err != nil {
+			return nil, err
+		}
+		if st, ok := storages[key]; ok {
+			return st, nil
+		}
+		f, ok := records[key]
+		if !ok {
+			return nil, fmt.Errorf("storage record data/%s missing", key)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, fmt.Errorf("storage data/%s: %w", key, err)
+		}
+		defer rc.Close()
+		want := numel * cls.dtype.Size()
+		data := make([]byte, want)
+		if _, err := io.ReadFull(rc, data); err != nil {
+			return nil, fmt.Errorf("storage data/%s: %d bytes expected: %w", key, want, err)
+		}
+		st := &storage{dtype: cls.dtype, numel: numel, data: data}
+		storages[key] = st
+		return st, nil
+	}
+	rc, err := pkl.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	u := newUnpickler(rc, persistent)
+	return u.Load()
+}
+
+// loadTorchLegacy reads the pre-1.6 stream: magic number, protocol version
+// and system info pickles, the object pickle, the storage key list, then
+// each storage as an 8-byte element count followed by its bytes.
+func loadTorchLegacy(buf []byte) (any, error) {
+	r := bytes.NewReader(buf)
+	mu := pickle.NewUnpickler(r)
+	magic, err := mu.Load()
+	if err != nil {
+		return nil, fmt.Errorf("not a torch file: %w", err)
+	}
+	if n, ok := magic.(*big.Int); !ok || n.Text(16) != "1950a86a20f9469cfc6c" {
+		return nil, errors.New("not a torch file (bad magic number)")
+	}
+	for _, what := range []string{"protocol version", "system info"} {
+		u := pickle.NewUnpickler(r)
+		if _, err := u.Load(); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	storages := map[string]*storage{}
+	persistent := func(pid any) (any, error) {
+		cls, key, numel, err := storageFromPID(pid)
+		if err != nil {
+			return nil, err
+		}
+		if st, ok := storages[key]; ok {
+			return st, nil
+		}
+		st := &storage{dtype: cls.dtype, numel: numel}
+		storages[key] = st
+		return st, nil
+	}
+	u := newUnpickler(r, persistent)
+	obj, err := u.Load()
+	if err != nil {
+		return nil, err
+	}
+	ku := pickle.NewUnpickler(r)
+	keysObj, err := ku.Load()
+	if err != nil {
+		return nil, fmt.Errorf("storage keys: %w", err)
+	}
+	keys, ok := keysObj.(*types.List)
+	if !ok {
+		return nil, errors.New("storage keys: not a list")
+	}
+	for _, k := range *keys {
+		key := fmt.Sprint(k)
+		st, ok := storages[key]
+		if !ok {
+			return nil, fmt.Errorf("storage %s listed but never referenced", key)
+		}
+		var n int64
+		if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
+			return nil, fmt.Errorf("storage %s: %w", key, err)
+		}
+		if int(n) != st.numel {
+			return nil, fmt.Errorf("storage %s: %d elements, pickle said %d", key, n, st.numel)
+		}
+		st.data = make([]byte, st.numel*st.dtype.Size())
+		if _, err := io.ReadFull(r, st.data); err != nil {
+			return nil, fmt.Errorf("storage %s: %w", key, err)
+		}
+	}
+	return obj, nil
+}
+
+// torchClass is a pickled global. Known torch storage classes carry a dtype;
+// _rebuild_tensor_v2 and _rebuild_parameter rebuild tensors; anything else
+// is inert and only collects state.
+type torchClass struct {
+	module, name string
+	dtype        DType
+}
+
+func findClass(module, name string) (any, error) {
+	c := &torchClass{module: module, name: name}
+	if module == "torch" {
+		c.dtype = storageDTypes[name]
+	}
+	return c, nil
+}
+
+func (c *torchClass) Call(args ...any) (any, error) {
+	switch c.module + "." + c.name {
+	case "torch._utils._rebuild_tensor_v2":
+		return rebuildTensor(args)
+	case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
+		if len(args) == 0 {
+			return nil, errors.New("_rebuild_parameter without arguments")
+		}
+		return args[0], nil
+	case "collections.OrderedDict":
+		return types.NewOrderedDict(), nil
+	}
+	return &inertObject{class: c}, nil
+}
+
+func (c *torchClass) PyNew(args ...any) (any, error) { return &inertObject{class: c}, nil }
+
+func rebuildTensor(args []any) (any, error) {
+	if len(args) < 4 {
+		return nil, fmt.Errorf("_rebuild_tensor_v2: %d arguments", len(args))
+	}
+	st, ok := args[0].(*storage)
+	off, ok2 := args[1].(int)
+	size, ok3 := intTuple(args[2])
+	stride, ok4 := intTuple(args[3])
+	if !ok || !ok2 || !ok3 || !ok4 || len(size) != len(stride) {
+		return nil, fmt.Errorf("_rebuild_tensor_v2: unexpected arguments %v", args[:4])
+	}
+	return &tensorView{st: st, offset: off, size: size, stride: stride}, nil
+}
+
+func intTuple(v any) ([]int, bool) {
+	t, ok := v.(*types.Tuple)
+	if !ok {
+		return nil, false
+	}
+	out := make([]int, t.Len())
+	for i := range out {
+		if out[i], ok = t.Get(i).(int); !ok {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// inertObject accepts whatever state the pickle gives it (it may be a dict
+// subclass such as Lightning's AttributeDict, which is kept for traversal).
+type inertObject struct {
+	class *torchClass
+	dict  *types.Dict
+}
+
+func (o *inertObject) PySetState(state any) error {
+	if d, ok := state.(*types.Dict); ok {
+		o.dict = d
+	}
+	return nil
+}
+
+func (o *inertObject) PyDictSet(key, value any) error {
+	if o.dict == nil {
+		o.dict = types.NewDict()
+	}
+	o.dict.Set(key, value)
+	return nil
+}
+
+func (o *inertObject) PySetAttr(key string, value any) error { return o.PyDictSet(key, value) }
+
+// Set makes dict subclasses loadable.
+func (o *inertObject) Set(key, value any) { _ = o.PyDictSet(key, value) }
+
+// Append makes list subclasses loadable; their items are dropped.
+func (o *inertObject) Append(any) {}
+
 // dict is an insertion-ordered view of a pickled dict with string keys.
 type dict struct {
 	keys []string
 	vals map[string]any
 }
 
-func (d dict) get(k string) (any, bool) { v, ok := d.vals[k]; return v, ok }
-
 func (d dict) hasTensor() bool {
 	for _, v := range d.vals {
-		if _, ok := v.(*pytorch.Tensor); ok {
+		if _, ok := v.(*tensorView); ok {
 			return true
 		}
 	}
@@ -113,7 +396,7 @@ func asDict(obj any) (dict, bool) {
 		for _, e := range *o {
 			add(e.Key, e.Value)
 		}
-	case *lenientObject:
+	case *inertObject:
 		if o.dict == nil {
 			return d, false
 		}
@@ -124,7 +407,7 @@ func asDict(obj any) (dict, bool) {
 	return d, true
 }
 
-// collectTensors walks dicts (and lists) below obj, adding every tensor under
+// collectTensors walks dicts and lists below obj, adding every tensor under
 // its dotted path.
 func collectTensors(s *Set, prefix string, obj any) error {
 	join := func(k string) string {
@@ -133,8 +416,8 @@ func collectTensors(s *Set, prefix string, obj any) error {
 		}
 		return prefix + "." + k
 	}
-	if t, ok := obj.(*pytorch.Tensor); ok {
-		tt, err := convertTorchTensor(prefix, t)
+	if t, ok := obj.(*tensorView); ok {
+		tt, err := t.materialise(prefix)
 		if err != nil {
 			return err
 		}
@@ -159,149 +442,59 @@ func collectTensors(s *Set, prefix string, obj any) error {
 	return nil
 }
 
-// convertTorchTensor copies a (possibly strided) view out of its storage.
-func convertTorchTensor(name string, t *pytorch.Tensor) (*Tensor, error) {
-	var (
-		dt   DType
-		get  func(i int) []byte
-		size int
-	)
-	le := func(bits uint64, n int) []byte {
-		b := make([]byte, n)
-		for i := range n {
-			b[i] = byte(bits >> (8 * i))
-		}
-		return b
+// materialise copies a (possibly strided) view out of its storage in C order.
+func (t *tensorView) materialise(name string) (*Tensor, error) {
+	st := t.st
+	if st.data == nil {
+		return nil, fmt.Errorf("tensor %q: storage never read", name)
 	}
-	switch st := t.Source.(type) {
-	case *pytorch.FloatStorage:
-		dt, size = F32, len(st.Data)
-		get = func(i int) []byte { return le(uint64(math.Float32bits(st.Data[i])), 4) }
-	case *pytorch.HalfStorage: // gopickle widens half to float32
-		dt, size = F32, len(st.Data)
-		get = func(i int) []byte { return le(uint64(math.Float32bits(st.Data[i])), 4) }
-	case *pytorch.BFloat16Storage:
-		dt, size = F32, len(st.Data)
-		get = func(i int) []byte { return le(uint64(math.Float32bits(st.Data[i])), 4) }
-	case *pytorch.DoubleStorage:
-		dt, size = F64, len(st.Data)
-		get = func(i int) []byte { return le(math.Float64bits(st.Data[i]), 8) }
-	case *pytorch.LongStorage:
-		dt, size = I64, len(st.Data)
-		get = func(i int) []byte { return le(uint64(st.Data[i]), 8) }
-	case *pytorch.IntStorage:
-		dt, size = I32, len(st.Data)
-		get = func(i int) []byte { return le(uint64(st.Data[i]), 4) }
-	case *pytorch.ShortStorage:
-		dt, size = I16, len(st.Data)
-		get = func(i int) []byte { return le(uint64(st.Data[i]), 2) }
-	case *pytorch.CharStorage:
-		dt, size = I8, len(st.Data)
-		get = func(i int) []byte { return []byte{byte(st.Data[i])} }
-	case *pytorch.ByteStorage:
-		dt, size = U8, len(st.Data)
-		get = func(i int) []byte { return []byte{st.Data[i]} }
-	case *pytorch.BoolStorage:
-		dt, size = Bool, len(st.Data)
-		get = func(i int) []byte {
-			if st.Data[i] {
-				return []byte{1}
-			}
-			return []byte{0}
-		}
-	default:
-		return nil, fmt.Errorf("tensor %q: unsupported storage %T", name, t.Source)
+	es := st.dtype.Size()
+	n := NumElements(t.size)
+	out := &Tensor{Name: name, DType: st.dtype, Shape: append([]int{}, t.size...), Data: make([]byte, n*es)}
+	if n == 0 {
+		return out, nil
 	}
-	shape := slices.Clone(t.Size)
-	if len(t.Stride) != len(shape) {
-		return nil, fmt.Errorf("tensor %q: %d strides for shape %v", name, len(t.Stride), shape)
+	// Check the extreme offsets once.
+	lo, hi := t.offset, t.offset
+	for ax, d := range t.size {
+		if t.stride[ax] >= 0 {
+			hi += (d - 1) * t.stride[ax]
+		} else {
+			lo += (d - 1) * t.stride[ax]
+		}
 	}
-	n := NumElements(shape)
-	es := dt.Size()
-	out := make([]byte, 0, n*es)
-	idx := make([]int, len(shape))
-	for range n {
-		off := t.StorageOffset
-		for ax, i := range idx {
-			off += i * t.Stride[ax]
+	if lo < 0 || hi >= st.numel {
+		return nil, fmt.Errorf("tensor %q: view %v/%v at offset %d reaches outside its storage of %d elements", name, t.size, t.stride, t.offset, st.numel)
+	}
+	if contiguous(t.size, t.stride) {
+		copy(out.Data, st.data[t.offset*es:(t.offset+n)*es])
+		return out, nil
+	}
+	idx := make([]int, len(t.size))
+	for i := range n {
+		off := t.offset
+		for ax, v := range idx {
+			off += v * t.stride[ax]
 		}
-		if off < 0 || off >= size {
-			return nil, fmt.Errorf("tensor %q: view %v/%v at offset %d reaches outside its storage of %d", name, shape, t.Stride, t.StorageOffset, size)
-		}
-		out = append(out, get(off)...)
+		copy(out.Data[i*es:(i+1)*es], st.data[off*es:(off+1)*es])
 		for ax := len(idx) - 1; ax >= 0; ax-- {
 			idx[ax]++
-			if idx[ax] < shape[ax] {
+			if idx[ax] < t.size[ax] {
 				break
 			}
 			idx[ax] = 0
 		}
 	}
-	return &Tensor{Name: name, DType: dt, Shape: shape, Data: out}, nil
+	return out, nil
 }
 
-// lenientFindClass resolves the few torch globals a state dict needs and
-// stands in a generic, inert class for everything else.
-func lenientFindClass(module, name string) (any, error) {
-	switch module + "." + name {
-	case "torch._utils._rebuild_parameter":
-		return rebuildParameter{}, nil
-	case "torch._utils._rebuild_parameter_with_state":
-		return rebuildParameter{}, nil
+func contiguous(size, stride []int) bool {
+	want := 1
+	for ax := len(size) - 1; ax >= 0; ax-- {
+		if size[ax] != 1 && stride[ax] != want {
+			return false
+		}
+		want *= size[ax]
 	}
-	return &lenientClass{module: module, name: name}, nil
-}
-
-// rebuildParameter unwraps nn.Parameter(data, requires_grad, hooks) to data.
-type rebuildParameter struct{}
-
-func (rebuildParameter) Call(args ...any) (any, error) {
-	if len(args) == 0 {
-		return nil, fmt.Errorf("_rebuild_parameter: no arguments")
-	}
-	return args[0], nil
-}
-
-// lenientClass is any class the reader does not model: calling it or
-// creating it yields a lenientObject that accepts state and ignores it.
-type lenientClass struct{ module, name string }
-
-func (c *lenientClass) Call(args ...any) (any, error)  { return &lenientObject{class: c}, nil }
-func (c *lenientClass) PyNew(args ...any) (any, error) { return &lenientObject{class: c}, nil }
-
-type lenientObject struct {
-	class *lenientClass
-	dict  *types.Dict
-}
-
-func (o *lenientObject) PySetState(state any) error {
-	if d, ok := state.(*types.Dict); ok {
-		o.dict = d
-	}
-	return nil
-}
-
-func (o *lenientObject) PyDictSet(key, value any) error {
-	if o.dict == nil {
-		o.dict = types.NewDict()
-	}
-	o.dict.Set(key, value)
-	return nil
-}
-
-func (o *lenientObject) PySetAttr(key string, value any) error { return o.PyDictSet(key, value) }
-
-// Set makes dict subclasses (Lightning's AttributeDict) unpicklable.
-func (o *lenientObject) Set(key, value any) { _ = o.PyDictSet(key, value) }
-
-// Append makes list subclasses unpicklable; their items are dropped.
-func (o *lenientObject) Append(any) {}
-
-// looksLikeTorch reports whether the file extension is one PyTorch uses.
-func looksLikeTorch(path string) bool {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".pt", ".pth", ".ckpt", ".pyth", ".bin", ".tar":
-		return true
-	}
-	return false
+	return true
 }

@@ -124,3 +124,15 @@ st_io.save(f'{out}/tiny_pv_golden.safetensors',
 for f in sorted(os.listdir(out)):
     if f.startswith('tiny_'):
         print(f'{f}: {os.path.getsize(os.path.join(out, f))} bytes')
+
+# ---------------------------------------------------------------- full-size key lists (names and shapes only)
+import torchvision.models.video as tvv  # noqa: E402
+
+full = tvv.mvit_v1_b(weights=None).state_dict()
+keys = {'torchvision': {k: list(v.shape) for k, v in full.items()},
+        'pytorchvideo': {k: list(v.shape) for k, v in mvit_ref.tv_to_pytorchvideo(full).items()},
+        'params_with_head': sum(v.numel() for v in full.values()),
+        'params_without_head': sum(v.numel() for k, v in full.items() if not k.startswith('head.'))}
+json.dump(keys, open(f'{out}/mvit_v1_b_keys.json', 'w'), indent=0, sort_keys=True)
+print('mvit_v1_b_keys.json:', len(keys['torchvision']), 'torchvision keys,', len(keys['pytorchvideo']),
+      'pytorchvideo keys, params', keys['params_with_head'], keys['params_without_head'])
