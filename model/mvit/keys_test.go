@@ -202,8 +202,8 @@ func TestPyStrip(t *testing.T) {
 	for in, want := range map[string]string{
 		"model.video_encoder.cls_positional_encoding.pos_embed_spatial":  "video_encoder.cls_positional_encoding.pos_embed_spatia",
 		"model.video_encoder.cls_positional_encoding.pos_embed_temporal": "video_encoder.cls_positional_encoding.pos_embed_tempora",
-		"model.video_proj.weight":                                        "video_proj.weight",
-		"model.video_encoder.norm_embed.bias":                            "video_encoder.norm_embed.bias",
+		"model.video_proj.weight":             "video_proj.weight",
+		"model.video_encoder.norm_embed.bias": "video_encoder.norm_embed.bias",
 	} {
 		if got := pyStrip(in, "model."); got != want {
 			t.Errorf("pyStrip(%q) = %q, want %q", in, got, want)
