@@ -85,11 +85,13 @@ cohort and tells you where the outputs are.`,
 		newVersionCmd(a),
 		newDemoCmd(a),
 		newStoreCmd(a),
+		newIngestCmd(a),
 		newTextCmd(a),
 		newEvaluateCmd(a),
 		newDicomCmd(a),
 		newForwardCmd(a),
 		newPhantomCmd(a),
+		newWeightsCmd(a),
 	)
 	return root
 }

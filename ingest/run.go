@@ -1,0 +1,496 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cmrfm/cmrfm/internal/fsutil"
+	"github.com/cmrfm/cmrfm/internal/progress"
+	"github.com/cmrfm/cmrfm/store"
+)
+
+// StatusUnitDone marks the manifest line written after every study of a unit.
+const StatusUnitDone = "unit_done"
+
+// testHookUnitLogged, when set by a test, runs after each unit's manifest
+// lines are on disk (the resume test uses it to kill the process there).
+var testHookUnitLogged func()
+
+// Summary is what a run did.
+type Summary struct {
+	Units, UnitsResumed, UnitsOutOfShard int
+	Studies, OK, NoViews, Failed         int
+	// DuplicateStudies counts studies delivered again by another unit.
+	DuplicateStudies int
+	Views            int
+	// Duplicates lists groups of study keys whose pixels are identical.
+	Duplicates [][]string
+	Manifest   string
+	Index      string // <out>/index.csv
+	Reports    string // <out>/reports.jsonl, when reports were given
+	Crosswalk  string
+	SaltFile   string
+	SaltNew    bool
+	Elapsed    time.Duration
+}
+
+type runner struct {
+	cfg    Config
+	log    *slog.Logger
+	pseudo *Pseudonymizer
+	smap   *SeriesMap
+
+	mu     sync.Mutex
+	claims map[string]string // study key → unit that wrote it
+}
+
+// claim reserves a study key for a unit; it returns the unit that already
+// holds it, or "" when the claim succeeds.
+func (r *runner) claim(key, unit string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if u, ok := r.claims[key]; ok && u != unit {
+		return u
+	}
+	r.claims[key] = unit
+	return ""
+}
+
+// Run ingests cfg.Inputs into the store at cfg.Out. Progress is drawn on
+// progressW when it is a terminal. Bad studies never stop the run; only
+// configuration and I/O errors on the store itself do.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, progressW io.Writer) (*Summary, error) {
+	t0 := time.Now()
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	sum := &Summary{SaltFile: cfg.SaltFile}
+	var salt []byte
+	if cfg.Salt != "" {
+		if salt, err = hex.DecodeString(cfg.Salt); err != nil {
+			return nil, fmt.Errorf("ingest: salt is not hex: %w", err)
+		}
+		sum.SaltFile = ""
+	} else if salt, sum.SaltNew, err = LoadOrCreateSalt(cfg.SaltFile); err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	pseudo, err := NewPseudonymizer(salt)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	smap := DefaultSeriesMap()
+	if cfg.NoDefaultSeriesMap {
+		smap = &SeriesMap{byDesc: map[string]int{}}
+	}
+	if cfg.SeriesMap != "" {
+		f, err := os.Open(cfg.SeriesMap)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: series map: %w", err)
+		}
+		smap, err = smap.WithUser(f, filepath.Base(cfg.SeriesMap))
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+	}
+	r := &runner{cfg: cfg, log: log, pseudo: pseudo, smap: smap, claims: map[string]string{}}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	removeStaleTemps(cfg.Out)
+
+	shard, nShards, _ := ParseShard(cfg.Shard)
+	sum.Manifest = filepath.Join(cfg.Out, "manifest.jsonl")
+	if nShards > 1 {
+		sum.Manifest = filepath.Join(cfg.Out, fmt.Sprintf("manifest-%d-of-%d.jsonl", shard, nShards))
+	}
+	previous, err := readManifests(cfg.Out)
+	if err != nil {
+		return nil, err
+	}
+	done := r.completedUnits(previous)
+	for _, e := range latestEntries(previous) {
+		if e.Status == StatusOK && done[e.Unit] {
+			r.claims[e.Key] = e.Unit
+		}
+	}
+
+	units, err := Discover(cfg.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	var todo []Unit
+	for _, u := range units {
+		switch {
+		case !u.inShard(shard, nShards):
+			sum.UnitsOutOfShard++
+		case done[r.unitID(u)]:
+			sum.UnitsResumed++
+		default:
+			todo = append(todo, u)
+		}
+	}
+	sum.Units = len(units) - sum.UnitsOutOfShard
+	log.Info("ingest", "units", sum.Units, "resumed", sum.UnitsResumed, "to do", len(todo), "workers", cfg.Workers, "shard", fmt.Sprintf("%d/%d", shard, nShards))
+
+	mf, err := os.OpenFile(sum.Manifest, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: manifest: %w", err)
+	}
+	defer mf.Close()
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = 1
+	}
+	jobs := make(chan Unit)
+	results := make(chan []*Entry)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, max(len(todo), 1)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := range jobs {
+				results <- r.processUnit(ctx, u)
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for _, u := range todo {
+			select {
+			case jobs <- u:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+
+	bar := progress.New(progressW, len(todo), "ingest", "units")
+	var fresh []*Entry
+	var writeErr error
+	for res := range results {
+		for _, e := range res {
+			if writeErr == nil {
+				writeErr = appendManifest(mf, e)
+			}
+			if e.Status != StatusUnitDone {
+				fresh = append(fresh, e)
+				r.logEntry(e)
+			}
+		}
+		bar.Add(1)
+		if testHookUnitLogged != nil {
+			testHookUnitLogged()
+		}
+	}
+	bar.Finish()
+	if writeErr != nil {
+		return nil, fmt.Errorf("ingest: manifest %s: %w", sum.Manifest, writeErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Whole-store outputs from every run's entries (latest entry per study).
+	all := latestEntries(append(previous, fresh...))
+	for _, e := range all {
+		sum.Studies++
+		switch e.Status {
+		case StatusOK:
+			sum.OK++
+			sum.Views += len(e.Views)
+		case StatusNoViews:
+			sum.NoViews++
+		case StatusDuplicate:
+			sum.DuplicateStudies++
+		default:
+			sum.Failed++
+		}
+	}
+	sum.Duplicates = duplicates(all)
+	for _, g := range sum.Duplicates {
+		log.Warn("studies with identical pixels (train/test leakage risk)", "studies", strings.Join(g, ", "))
+	}
+	if sum.Index, err = r.writeIndex(all); err != nil {
+		return nil, err
+	}
+	if cfg.Reports != "" {
+		if sum.Reports, err = r.writeReports(all); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Crosswalk != "" {
+		if err := r.writeCrosswalk(fresh); err != nil {
+			return nil, err
+		}
+		sum.Crosswalk = cfg.Crosswalk
+	}
+	sum.Elapsed = time.Since(t0)
+	return sum, nil
+}
+
+func (r *runner) unitID(u Unit) string {
+	if r.cfg.PlainPaths {
+		return u.Key()
+	}
+	return "u" + r.pseudo.Pseudonym("unit", u.Key())[:15]
+}
+
+// processUnit reads one unit and writes its studies; it never fails the run.
+func (r *runner) processUnit(ctx context.Context, u Unit) []*Entry {
+	id := r.unitID(u)
+	var entries []*Entry
+	fail := func(err error) []*Entry {
+		e := &Entry{Unit: id, Status: StatusFailed, Error: r.redactText(err.Error(), u.Path, id), Time: now()}
+		return []*Entry{e, {Unit: id, Status: StatusUnitDone, Time: now()}}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	switch u.Kind {
+	case UnitArchive:
+		tmp := filepath.Join(r.cfg.Out, ".cmrfm-tmp", id)
+		os.RemoveAll(tmp)
+		if err := extractArchive(u.Path, tmp); err != nil {
+			os.RemoveAll(tmp)
+			return fail(err)
+		}
+		defer os.RemoveAll(tmp)
+		files, skipped, err := unitFiles(Unit{Kind: UnitFolder, Path: tmp, Root: tmp})
+		if err != nil {
+			return fail(err)
+		}
+		entries = r.processFiles(u, id, tmp, files, skipped)
+	case UnitNIfTI:
+		entries = r.processNIfTI(u, id)
+	case UnitFile:
+		entries = r.processFiles(u, id, filepath.Dir(u.Path), []string{u.Path}, 0)
+	default:
+		files, skipped, err := unitFiles(u)
+		if err != nil {
+			return fail(err)
+		}
+		if len(files) == 0 {
+			return []*Entry{{Unit: id, Status: StatusUnitDone, Time: now()}}
+		}
+		entries = r.processFiles(u, id, u.Path, files, skipped)
+	}
+	for _, e := range entries {
+		if e.Status != StatusOK {
+			continue
+		}
+		if other := r.claim(e.Key, id); other != "" {
+			e.Status, e.study = StatusDuplicate, nil
+			e.Error = fmt.Sprintf("the same study (AccessionNumber, else StudyInstanceUID) was written from unit %s; not written twice", other)
+			continue
+		}
+		path := filepath.Join(r.cfg.Out, e.Output)
+		if err := store.Write(path, e.study); err != nil {
+			e.Status, e.Error = StatusFailed, err.Error()
+			continue
+		}
+		e.study = nil
+		sum, err := fileSHA256(path)
+		if err != nil {
+			e.Status, e.Error = StatusFailed, err.Error()
+			continue
+		}
+		e.FileSHA256 = sum
+	}
+	return append(entries, &Entry{Unit: id, Status: StatusUnitDone, Time: now(), unitDone: &unitCompletion{Key: u.Key(), Studies: len(entries)}})
+}
+
+func (r *runner) logEntry(e *Entry) {
+	switch e.Status {
+	case StatusOK:
+		views := make([]string, len(e.Views))
+		for i, v := range e.Views {
+			views[i] = string(v.View)
+		}
+		r.log.Debug("study written", "unit", e.Unit, "key", e.Key, "views", strings.Join(views, ","), "seconds", e.Seconds)
+	case StatusNoViews:
+		r.log.Warn("study has no usable cine series", "unit", e.Unit, "study", e.StudyID)
+	case StatusDuplicate:
+		r.log.Warn("study delivered twice", "unit", e.Unit, "study", e.StudyID, "err", e.Error)
+	default:
+		r.log.Warn("study failed", "unit", e.Unit, "study", e.StudyID, "err", e.Error)
+	}
+	for _, b := range e.BadFiles {
+		r.log.Warn("unreadable file", "file", b.File, "err", b.Error)
+	}
+}
+
+func appendManifest(f *os.File, e *Entry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// readManifests reads every manifest*.jsonl in the store; a line cut short
+// by a crash is ignored.
+func readManifests(out string) ([]*Entry, error) {
+	paths, _ := filepath.Glob(filepath.Join(out, "manifest*.jsonl"))
+	sort.Strings(paths)
+	var all []*Entry
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<26)
+		for sc.Scan() {
+			var e Entry
+			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Unit != "" {
+				all = append(all, &e)
+			}
+		}
+		f.Close()
+	}
+	return all, nil
+}
+
+// completedUnits returns the units whose last run finished and whose
+// written studies are intact (file checksum as recorded); any other unit is
+// done again.
+func (r *runner) completedUnits(entries []*Entry) map[string]bool {
+	byUnit := map[string][]*Entry{}
+	finished := map[string]bool{}
+	for _, e := range entries {
+		if e.Status == StatusUnitDone {
+			finished[e.Unit] = true
+			continue
+		}
+		byUnit[e.Unit] = append(byUnit[e.Unit], e)
+	}
+	done := map[string]bool{}
+	for u := range finished {
+		ok := true
+		for _, e := range latestEntries(byUnit[u]) {
+			if e.Status != StatusOK {
+				continue
+			}
+			sum, err := fileSHA256(filepath.Join(r.cfg.Out, e.Output))
+			if err != nil || sum != e.FileSHA256 {
+				r.log.Warn("redoing unit: an output is missing or changed", "unit", u, "output", e.Output)
+				ok = false
+				break
+			}
+		}
+		done[u] = ok
+	}
+	return done
+}
+
+// latestEntries keeps the last entry of every (unit, study), dropping
+// unit-completion lines.
+func latestEntries(entries []*Entry) []*Entry {
+	idx := map[string]int{}
+	var out []*Entry
+	for _, e := range entries {
+		if e.Status == StatusUnitDone {
+			continue
+		}
+		k := e.Unit + "\x00" + e.StudyID
+		if i, ok := idx[k]; ok {
+			out[i] = e
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, e)
+	}
+	return out
+}
+
+// duplicates groups written studies that share the pixels of a view.
+func duplicates(entries []*Entry) [][]string {
+	by := map[string][]string{}
+	for _, e := range entries {
+		if e.Status != StatusOK {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, v := range e.Views {
+			if !seen[v.PixelSHA256] {
+				seen[v.PixelSHA256] = true
+				by[v.PixelSHA256] = append(by[v.PixelSHA256], e.Key)
+			}
+		}
+	}
+	groups := map[string][]string{}
+	for _, keys := range by {
+		if len(keys) > 1 {
+			sort.Strings(keys)
+			keys = dedup(keys)
+			if len(keys) > 1 {
+				groups[strings.Join(keys, "\x00")] = keys
+			}
+		}
+	}
+	var out [][]string
+	for _, g := range groups {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	for _, e := range entries {
+		for _, g := range out {
+			for _, k := range g {
+				if k == e.Key {
+					for _, o := range g {
+						if o != k {
+							e.Duplicates = append(e.Duplicates, o)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func dedup(s []string) []string {
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// removeStaleTemps deletes temporary files a killed run left behind.
+func removeStaleTemps(out string) {
+	os.RemoveAll(filepath.Join(out, ".cmrfm-tmp"))
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.Contains(d.Name(), ".tmp-") {
+			os.Remove(p)
+		}
+		return nil
+	})
+}
+
+// writeAtomicLines writes lines to path atomically.
+func writeAtomicLines(path string, write func(w io.Writer) error) error {
+	return fsutil.WriteFileAtomic(path, write)
+}

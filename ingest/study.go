@@ -1,0 +1,422 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cmrfm/cmrfm/cine"
+	"github.com/cmrfm/cmrfm/dicom"
+	"github.com/cmrfm/cmrfm/store"
+)
+
+// Study statuses in the manifest.
+const (
+	StatusOK      = "ok"       // written
+	StatusNoViews = "no_views" // readable, but no series could be used
+	StatusFailed  = "failed"   // an error stopped this study
+	// StatusDuplicate: the same study (same AccessionNumber, else
+	// StudyInstanceUID) was already written from another unit; it is not
+	// written twice.
+	StatusDuplicate = "duplicate"
+)
+
+// Entry is one manifest line: one study of one unit. It never holds
+// identifiers: the study is named by its pseudonyms, files by redacted paths.
+type Entry struct {
+	Unit    string `json:"unit"`
+	StudyID string `json:"study_id,omitempty"` // pseudonym of the AccessionNumber (or StudyInstanceUID)
+	Patient string `json:"patient_id,omitempty"`
+	// Key is the reference loader's study key, <site>_<patient>-<study>.h5.
+	Key        string          `json:"key,omitempty"`
+	Output     string          `json:"output,omitempty"` // relative to the store root
+	Status     string          `json:"status"`
+	Error      string          `json:"error,omitempty"`
+	Views      []ViewEntry     `json:"views,omitempty"`
+	Series     []SeriesEntry   `json:"series,omitempty"`
+	BadFiles   []FileProblem   `json:"bad_files,omitempty"`
+	Skipped    int             `json:"non_dicom_files,omitempty"`
+	FileSHA256 string          `json:"file_sha256,omitempty"`
+	Seconds    float64         `json:"seconds"`
+	Time       string          `json:"time"`
+	Duplicates []string        `json:"duplicate_of,omitempty"`
+	identity   *studyIdentity  // not serialised: for the crosswalk
+	study      *cine.Study     // not serialised: written by the collector
+	unitDone   *unitCompletion // not serialised
+}
+
+// ViewEntry describes one written view.
+type ViewEntry struct {
+	View        cine.View `json:"view"`
+	Shape       [4]int    `json:"shape_cfhw"`
+	Slices      int       `json:"slices"`
+	SliceFrames []int32   `json:"slice_frames"`
+	Series      []string  `json:"series"`
+	Rule        string    `json:"rule"`
+	PixelSHA256 string    `json:"pixel_sha256"`
+}
+
+// SeriesEntry records the decision for one series of the study.
+type SeriesEntry struct {
+	Series   string    `json:"series"` // number, description, matrix
+	Images   int       `json:"images"`
+	Slices   int       `json:"slices"`
+	Frames   []int     `json:"frames_per_slice,omitempty"`
+	View     cine.View `json:"view,omitempty"`
+	Rule     string    `json:"rule"`
+	Reason   string    `json:"reason,omitempty"`
+	Failed   bool      `json:"failed,omitempty"`
+	Warnings []string  `json:"warnings,omitempty"`
+}
+
+// FileProblem is a file that could not be read.
+type FileProblem struct {
+	File  string `json:"file"`
+	Error string `json:"error"`
+}
+
+// studyIdentity holds the identifiers of one study, in memory only.
+type studyIdentity struct {
+	PatientID, Accession, StudyUID, UnitPath string
+}
+
+type unitCompletion struct {
+	Key     string
+	Studies int
+}
+
+// studyGroup gathers the images of one StudyInstanceUID inside a unit.
+type studyGroup struct {
+	id     studyIdentity
+	images []cine.Image
+}
+
+// seriesLabel names a series without identifiers.
+func seriesLabel(s *cine.Series) string {
+	return strings.TrimSpace(fmt.Sprintf("%s %q %dx%d", s.SeriesNumber, s.SeriesDescription, s.Rows, s.Cols))
+}
+
+// processFiles reads the DICOM files of one unit and returns one manifest
+// entry per study found (or one failed entry when none is).
+func (r *runner) processFiles(u Unit, unitID, unitPath string, files []string, skipped int) []*Entry {
+	redact := func(p string) string { return r.redactPath(unitID, unitPath, p) }
+	groups := map[string]*studyGroup{}
+	var bad []FileProblem
+	for _, p := range files {
+		f, err := dicom.ReadFile(p)
+		if err == nil {
+			var imgs []cine.Image
+			imgs, err = f.Images()
+			if err == nil {
+				ds := f.DataSet
+				uid := ds.String(dicom.TagStudyInstanceUID)
+				g := groups[uid]
+				if g == nil {
+					g = &studyGroup{id: studyIdentity{
+						PatientID: ds.String(dicom.TagPatientID), Accession: ds.String(dicom.TagAccessionNumber),
+						StudyUID: uid, UnitPath: unitPath,
+					}}
+					groups[uid] = g
+				}
+				g.images = append(g.images, imgs...)
+				continue
+			}
+		}
+		bad = append(bad, FileProblem{File: redact(p), Error: r.redactText(err.Error(), unitPath, unitID)})
+	}
+	if len(groups) == 0 {
+		e := &Entry{Unit: unitID, Status: StatusFailed, BadFiles: bad, Skipped: skipped, Time: now()}
+		e.Error = fmt.Sprintf("no readable DICOM images among %d candidate files", len(files))
+		return []*Entry{e}
+	}
+	// Process studies in pseudonym order: deterministic whatever the files' order.
+	var out []*Entry
+	for _, g := range groups {
+		t0 := time.Now()
+		e := r.processStudy(unitID, g)
+		e.BadFiles, e.Skipped = bad, skipped
+		e.Seconds = math.Round(time.Since(t0).Seconds()*1000) / 1000
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].StudyID < out[j].StudyID })
+	return out
+}
+
+// processStudy assembles, assigns views, decodes and pre-processes one study.
+// The study is not written here (the collector writes it).
+func (r *runner) processStudy(unitID string, g *studyGroup) *Entry {
+	id := g.id
+	studyRef := id.Accession
+	if studyRef == "" {
+		studyRef = "uid:" + id.StudyUID
+	}
+	patientRef := id.PatientID
+	if patientRef == "" {
+		patientRef = "study:" + studyRef
+	}
+	e := &Entry{Unit: unitID, Time: now(), identity: &id}
+	e.StudyID = r.pseudo.Pseudonym("study", studyRef)
+	e.Patient = r.pseudo.Pseudonym("patient", patientRef)
+	out, err := store.StudyPath(r.cfg.Out, r.cfg.Site, e.Patient, e.StudyID)
+	if err != nil {
+		e.Status, e.Error = StatusFailed, err.Error()
+		return e
+	}
+	e.Output, _ = filepath.Rel(r.cfg.Out, out)
+	e.Key = store.StudyKey(out)
+
+	series := cine.Assemble(g.images, cine.AssembleOptions{})
+	chosen, decisions := assignViews(series, r.smap)
+	study := &cine.Study{Key: e.Key, Views: map[cine.View]*cine.Video{}}
+	for _, v := range cine.Views() {
+		ss := chosen[v]
+		if len(ss) == 0 {
+			continue
+		}
+		s := ss[0]
+		if len(ss) > 1 {
+			s = stackSeries(ss)
+		}
+		rule := ruleOf(decisions, ss[0])
+		if len(ss) > 1 {
+			rule = fmt.Sprintf("%s; %d single-slice series stacked", rule, len(ss))
+		}
+		if v == cine.ViewSAX && r.cfg.MaxSAXSlices > 0 && len(s.Slices) > r.cfg.MaxSAXSlices {
+			s.Slices = s.Slices[:r.cfg.MaxSAXSlices]
+		}
+		if n := len(s.Frames()); n > r.cfg.MaxFramesPerSeries {
+			markDecision(decisions, ss, fmt.Sprintf("%d frames exceed the cap of %d (max_frames_per_series)", n, r.cfg.MaxFramesPerSeries))
+			continue
+		}
+		video, err := r.buildVideo(s)
+		if err != nil {
+			markDecision(decisions, ss, r.redactText(err.Error(), id.UnitPath, unitID))
+			for _, d := range decisions {
+				if d.Series == ss[0] {
+					d.Failed = true
+				}
+			}
+			continue
+		}
+		study.Views[v] = video
+		labels := make([]string, len(ss))
+		for i, x := range ss {
+			labels[i] = seriesLabel(x)
+		}
+		sum := sha256.Sum256(pixelBytes(video))
+		e.Views = append(e.Views, ViewEntry{
+			View: v, Shape: video.Shape(), Slices: len(video.SliceFrames) + 1, SliceFrames: nonNil(video.SliceFrames),
+			Series: labels, Rule: rule, PixelSHA256: hex.EncodeToString(sum[:]),
+		})
+	}
+	for _, d := range decisions {
+		s := d.Series
+		se := SeriesEntry{Series: seriesLabel(s), Images: s.TotalImages, Slices: len(s.Slices), Frames: s.FramesPerSlice(),
+			View: d.View, Rule: d.Rule, Reason: d.Reason, Failed: d.Failed}
+		for _, w := range s.Warnings {
+			se.Warnings = append(se.Warnings, w.Error())
+		}
+		e.Series = append(e.Series, se)
+	}
+	if len(study.Views) == 0 {
+		e.Status = StatusNoViews
+		e.Error = "no usable cine series (see series for each reason)"
+		e.Output, e.Key = "", ""
+		return e
+	}
+	e.Status = StatusOK
+	e.study = study
+	return e
+}
+
+func nonNil(s []int32) []int32 {
+	if s == nil {
+		return []int32{}
+	}
+	return s
+}
+
+func ruleOf(ds []*Decision, s *cine.Series) string {
+	for _, d := range ds {
+		if d.Series == s {
+			return d.Rule
+		}
+	}
+	return ""
+}
+
+func markDecision(ds []*Decision, ss []*cine.Series, reason string) {
+	for _, d := range ds {
+		for _, s := range ss {
+			if d.Series == s {
+				d.View, d.Reason = "", reason
+			}
+		}
+	}
+}
+
+// stackSeries merges single-slice series (one SAX slice each, as the UK
+// Biobank and some vendors store a stack) into one series ordered like any
+// stack: by position along the normal, base to apex.
+func stackSeries(ss []*cine.Series) *cine.Series {
+	var imgs []cine.Image
+	total := 0
+	for _, s := range ss {
+		for _, sl := range s.Slices {
+			for _, im := range sl.Images {
+				im.SeriesUID, im.SeriesNumber, im.SeriesDescription = ss[0].SeriesUID, ss[0].SeriesNumber, ss[0].SeriesDescription
+				imgs = append(imgs, im)
+			}
+		}
+		total += s.TotalImages
+	}
+	out := cine.Assemble(imgs, cine.AssembleOptions{})
+	best := out[0]
+	for _, s := range out[1:] {
+		if len(s.Frames()) > len(best.Frames()) {
+			best = s
+		}
+	}
+	best.TotalImages = total
+	return best
+}
+
+// buildVideo decodes a series' frames, pre-processes them and applies the
+// intensity policy.
+func (r *runner) buildVideo(s *cine.Series) (*cine.Video, error) {
+	cache := map[string]*dicom.Pixels{}
+	raw := r.cfg.Intensity == "raw"
+	v, err := s.VideoFloat(1, func(i int, img cine.Image, plane []float32) error {
+		px, ok := cache[img.File]
+		if !ok {
+			f, err := dicom.ReadFile(img.File)
+			if err != nil {
+				return err
+			}
+			px, err = f.Decode(dicom.DecodeOptions{GDCMFallback: true})
+			if err != nil {
+				return err
+			}
+			cache[img.File] = px
+		}
+		if img.Frame >= px.Frames {
+			return fmt.Errorf("%s: frame %d of %d", img.File, img.Frame, px.Frames)
+		}
+		if px.Rows != s.Rows || px.Cols != s.Cols {
+			return fmt.Errorf("%s: %dx%d image in a %dx%d series", img.File, px.Rows, px.Cols, s.Rows, s.Cols)
+		}
+		if raw && px.Samples == 1 && px.Photometric != "PALETTE COLOR" {
+			// The reference keeps stored values: no rescale, no inversion.
+			for k, x := range px.Frame(img.Frame) {
+				plane[k] = float32(x)
+			}
+			return nil
+		}
+		px.Grey(img.Frame, plane)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	v, err = r.cfg.preprocess().Apply(v)
+	if err != nil {
+		return nil, err
+	}
+	c := r.cfg.Channels
+	if raw {
+		if c > 1 {
+			n := v.F * v.H * v.W
+			fl := make([]float32, c*n)
+			for ch := 0; ch < c; ch++ {
+				copy(fl[ch*n:], v.Float[:n])
+			}
+			v.Float, v.C = fl, c
+		}
+		return v, nil
+	}
+	return windowToUint8(v, c, r.cfg.WindowPercentiles), nil
+}
+
+// windowToUint8 maps a float video linearly from its [p_lo, p_hi]
+// percentile window to 0–255 (rounded, clipped) in c identical channels.
+// Percentiles are taken over at most 2^20 evenly strided samples.
+func windowToUint8(v *cine.Video, c int, pct [2]float64) *cine.Video {
+	n := v.F * v.H * v.W
+	src := v.Float[:n]
+	stride := max(1, n>>20)
+	sample := make([]float32, 0, n/stride+1)
+	for i := 0; i < n; i += stride {
+		sample = append(sample, src[i])
+	}
+	sort.Slice(sample, func(i, j int) bool { return sample[i] < sample[j] })
+	at := func(p float64) float64 {
+		k := int(math.Round(p / 100 * float64(len(sample)-1)))
+		return float64(sample[k])
+	}
+	lo, hi := at(pct[0]), at(pct[1])
+	if hi <= lo {
+		hi = lo + 1
+	}
+	out := &cine.Video{C: c, F: v.F, H: v.H, W: v.W, Pix: make([]uint8, c*n), SliceFrames: v.SliceFrames, TotalImages: v.TotalImages}
+	k := 255 / (hi - lo)
+	for i, x := range src {
+		y := math.Round((float64(x) - lo) * k)
+		out.Pix[i] = uint8(min(max(y, 0), 255))
+	}
+	for ch := 1; ch < c; ch++ {
+		copy(out.Pix[ch*n:], out.Pix[:n])
+	}
+	return out
+}
+
+func pixelBytes(v *cine.Video) []byte {
+	if v.Pix != nil {
+		return v.Pix
+	}
+	b := make([]byte, 4*len(v.Float))
+	for i, x := range v.Float {
+		u := math.Float32bits(x)
+		b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+	}
+	return b
+}
+
+func now() string { return time.Now().UTC().Format(time.RFC3339) }
+
+// redactPath names a file for logs and the manifest: the unit's pseudonym,
+// a pseudonym of the folder inside the unit, and the file name — folder
+// names are often MRNs or accession numbers. PlainPaths keeps paths as they
+// are (and the crosswalk, when asked for, maps unit pseudonyms to paths).
+func (r *runner) redactPath(unitID, unitPath, p string) string {
+	if r.cfg.PlainPaths {
+		return p
+	}
+	rel, err := filepath.Rel(unitPath, filepath.Dir(p))
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return unitID + "/" + filepath.Base(p)
+	}
+	return unitID + "/" + r.pseudo.Pseudonym("folder", filepath.ToSlash(rel))[:8] + "/" + filepath.Base(p)
+}
+
+// redactText replaces the unit's path in an error message by its pseudonym.
+func (r *runner) redactText(s, unitPath, unitID string) string {
+	if r.cfg.PlainPaths || unitPath == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, unitPath, unitID)
+}
+
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
