@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmrfm/cmrfm/model/bert"
+	"github.com/cmrfm/cmrfm/model/mvit"
 	"github.com/cmrfm/cmrfm/model/ops"
 )
 
@@ -21,11 +22,15 @@ type forwardOptions struct {
 	inputIDs, attentionMask, tokenTypeIDs string
 	hiddenStates                          bool
 	pooling                               string
+
+	// MViT (--arch mvit-b-16x4, mvit-b-16x4-torchvision, mvit-tiny).
+	input, attentionOut, init string
+	authorsBugCompatible      bool
 }
 
 // forwardArchs lists every --arch value "cmrfm forward" accepts.
 func forwardArchs() []string {
-	return bert.Archs()
+	return slices.Concat(bert.Archs(), mvit.Archs())
 }
 
 func newForwardCmd(a *app) *cobra.Command {
@@ -48,7 +53,16 @@ BERT (bert-base = BERT-base uncased / PubMedBERT; bert-tiny = the test model):
   --hidden-states also hidden_states.00 (embeddings) … .NN; with --pooling
   cls|mean|max|pooler also embedding [B, H].
 
---output: a .npz or .safetensors file holds every output by name; with a
+MViT (mvit-b-16x4 = the authors' pytorchvideo encoder; mvit-b-16x4-torchvision =
+torchvision's mvit_v1_b numerics; mvit-tiny = the test model):
+  --weights takes a cmrfm checkpoint, torchvision mvit_v1_b, pytorchvideo
+  MVIT_B_16x4.pyth or the authors' Lightning checkpoint (model.video_encoder.*;
+  --authors-bug-compatible with --init KINETICS reproduces their loader);
+  --input clips .npy float32 [N, 3, 16, 224, 224], normalised.
+  Output: features [N, 768] (.npy); with --attention-out DIR, per clip
+  DIR/clip_NNNN/layer_LL.npy attention maps [heads, Nq, Nk] and input_video.npy.
+
+--output (BERT): a .npz or .safetensors file holds every output by name; with a
 .npy name the last hidden state goes there and each other output to
 <name>.<output>.npy beside it.
 
@@ -66,6 +80,10 @@ BERT (bert-base = BERT-base uncased / PubMedBERT; bert-tiny = the test model):
 	f.StringVar(&o.tokenTypeIDs, "token-type-ids", "", "BERT: token type ids .npy [B, L] (optional)")
 	f.BoolVar(&o.hiddenStates, "hidden-states", false, "BERT: also write every layer's hidden states")
 	f.StringVar(&o.pooling, "pooling", "", "BERT: also write a sentence embedding: cls, mean, max or pooler")
+	f.StringVar(&o.input, "input", "", "MViT: clips .npy float32 [N, 3, 16, 224, 224]")
+	f.StringVar(&o.attentionOut, "attention-out", "", "MViT: directory for every block's attention maps")
+	f.StringVar(&o.init, "init", "", "MViT: Kinetics-400 weights under an authors' checkpoint (with --authors-bug-compatible)")
+	f.BoolVar(&o.authorsBugCompatible, "authors-bug-compatible", false, "MViT: load the authors' checkpoint as their code does")
 	for _, name := range []string{"arch", "weights", "output"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -80,6 +98,8 @@ func runForward(a *app, o forwardOptions) error {
 	switch {
 	case slices.Contains(bert.Archs(), o.arch):
 		return runForwardBert(a, o, backend)
+	case slices.Contains(mvit.Archs(), o.arch):
+		return runForwardMViT(a, o, backend)
 	}
 	return fmt.Errorf("--arch %q: want one of %s", o.arch, strings.Join(forwardArchs(), ", "))
 }

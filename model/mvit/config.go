@@ -158,7 +158,7 @@ func MViTB16x4Torchvision(classes int) Config {
 func Tiny(classes int) Config {
 	k3 := [3]int{3, 3, 3}
 	return Config{
-		Name:       "mvit-tiny",
+		Name:       ArchTiny,
 		InChannels: 3, Frames: 4, Height: 32, Width: 32,
 		Patch:    ops.Window{Kernel: [3]int{3, 7, 7}, Stride: [3]int{2, 4, 4}, Padding: [3]int{1, 3, 3}},
 		MLPRatio: 4, NormEps: 1e-6, PoolNormEps: 1e-6, NumClasses: classes, HeadDropout: 0.5,
@@ -178,7 +178,7 @@ func ByName(name string) (Config, error) {
 		return MViTB16x4(), nil
 	case ArchMViTB16x4Torchvision:
 		return MViTB16x4Torchvision(0), nil
-	case "mvit-tiny":
+	case ArchTiny:
 		return Tiny(0), nil
 	}
 	return Config{}, fmt.Errorf("mvit: unknown architecture %q (want %s or %s)", name, ArchMViTB16x4, ArchMViTB16x4Torchvision)
@@ -366,3 +366,9 @@ func (c Config) MultiplyAdds() int64 {
 	}
 	return n
 }
+
+// ArchTiny names the [Tiny] test model (no head) on the command line.
+const ArchTiny = "mvit-tiny"
+
+// Archs lists the preset names [ByName] accepts.
+func Archs() []string { return []string{ArchMViTB16x4, ArchMViTB16x4Torchvision, ArchTiny} }

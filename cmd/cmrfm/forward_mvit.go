@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gomlx/compute"
+
+	"github.com/cmrfm/cmrfm/model/mvit"
+	"github.com/cmrfm/cmrfm/model/weights"
+)
+
+func runForwardMViT(a *app, o forwardOptions, backend compute.Backend) error {
+	if o.input == "" {
+		return fmt.Errorf("--arch %s needs --input (clips .npy [N, 3, 16, 224, 224])", o.arch)
+	}
+	cfg, err := mvit.ByName(o.arch)
+	if err != nil {
+		return err
+	}
+	src, err := weights.Load(o.weights)
+	if err != nil {
+		return err
+	}
+	opt := mvit.ResolveOptions{BugCompatible: o.authorsBugCompatible}
+	if o.init != "" {
+		if opt.Init, err = weights.Load(o.init); err != nil {
+			return err
+		}
+	}
+	r, err := mvit.Resolve(cfg, src, opt)
+	if err != nil {
+		return err
+	}
+	enc, err := mvit.NewEncoder(backend, cfg, r.Encoder)
+	if err != nil {
+		return err
+	}
+	a.log.Info("encoder ready", "arch", cfg.Name, "weights", o.weights, "layout", r.Layout, "backend", backend.Description())
+	if err := enc.EncodeFile(context.Background(), o.input, o.output, o.attentionOut, a.log); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, o.output)
+	return nil
+}
