@@ -55,7 +55,10 @@ type Stage struct {
 // Stages lists the demo's stages in pipeline order.
 func Stages() []Stage {
 	return []Stage{
+		{"phantom", stagePhantom},
+		{"ingest", stageIngest},
 		{"store", stageStore},
+		{"text", stageText},
 	}
 }
 

@@ -8,16 +8,18 @@ import (
 	"github.com/cmrfm/cmrfm/text"
 )
 
-// demoVocab is the built-in vocabulary the demo indexes reports with.
-const demoVocab = "builtin:bert-base-uncased"
+// demoVocab is the built-in vocabulary the demo indexes reports with: the
+// PubMedBERT vocabulary of the paper's text encoder.
+const demoVocab = "builtin:pubmedbert"
 
-// stageText splits and tokenizes the phantom cohort's reports
-// (phantom/reports.jsonl: {"study_key", "text"} per line) into the report
-// index text/reports.json, as "cmrfm text index" would.
+// stageText splits and tokenizes the de-identified reports the ingest stage
+// wrote (store/reports.jsonl: {"study_key", "text"} per line, keyed by the
+// store's study keys) into the report index text/reports.json, as
+// "cmrfm text index" would.
 func stageText(ctx context.Context, r *Run) (Result, error) {
-	in := r.Path("phantom", "reports.jsonl")
+	in := r.Path("store", "reports.jsonl")
 	if _, err := os.Stat(in); err != nil {
-		return Result{Summary: "skipped: no reports yet (the phantom stage writes " + in + ")"}, nil
+		return Result{Summary: "skipped: no reports (the ingest stage writes " + in + " when the cohort has reports)"}, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, err

@@ -22,10 +22,10 @@ func TestStageText(t *testing.T) {
 	reports := `{"study_key": "phantom_0001-study_0001.h5", "text": "FINDINGS:\nNormal LV size. LVEF 62%.\nIMPRESSION: Normal study."}
 {"study_key": "phantom_0002-study_0002.h5", "text": ""}
 `
-	if err := os.MkdirAll(r.Path("phantom"), 0o755); err != nil {
+	if err := os.MkdirAll(r.Path("store"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(r.Path("phantom", "reports.jsonl"), []byte(reports), 0o644); err != nil {
+	if err := os.WriteFile(r.Path("store", "reports.jsonl"), []byte(reports), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	res, err = stageText(context.Background(), r)
