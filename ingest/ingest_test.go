@@ -25,7 +25,7 @@ import (
 const testSalt = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 // cohort generates a small phantom cohort once per (n, seed, multiframe).
-func cohort(t *testing.T, n int, seed int64, multi bool) (*phantom.Cohort, string) {
+func cohort(t testing.TB, n int, seed int64, multi bool) (*phantom.Cohort, string) {
 	t.Helper()
 	dir := t.TempDir()
 	c, err := phantom.Generate(context.Background(), phantom.Options{

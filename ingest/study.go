@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -59,7 +60,9 @@ type ViewEntry struct {
 	SliceFrames []int32   `json:"slice_frames"`
 	Series      []string  `json:"series"`
 	Rule        string    `json:"rule"`
-	PixelSHA256 string    `json:"pixel_sha256"`
+	// PixelSHA256 is the sha256 of channel 0's pixels as stored (uint8, or
+	// float32 little-endian), in (f, h, w) order.
+	PixelSHA256 string `json:"pixel_sha256"`
 }
 
 // SeriesEntry records the decision for one series of the study.
@@ -209,7 +212,7 @@ func (r *runner) processStudy(unitID string, g *studyGroup) *Entry {
 		for i, x := range ss {
 			labels[i] = seriesLabel(x)
 		}
-		sum := sha256.Sum256(pixelBytes(video))
+		sum := sha256.Sum256(pixelBytes(video, 0))
 		e.Views = append(e.Views, ViewEntry{
 			View: v, Shape: video.Shape(), Slices: len(video.SliceFrames) + 1, SliceFrames: nonNil(video.SliceFrames),
 			Series: labels, Rule: rule, PixelSHA256: hex.EncodeToString(sum[:]),
@@ -345,16 +348,17 @@ func (r *runner) buildVideo(s *cine.Series) (*cine.Video, error) {
 
 // windowToUint8 maps a float video linearly from its [p_lo, p_hi]
 // percentile window to 0–255 (rounded, clipped) in c identical channels.
-// Percentiles are taken over at most 2^20 evenly strided samples.
+// Percentiles are taken over at most 2^18 evenly strided samples (the
+// window is stable to well under one grey level at that size).
 func windowToUint8(v *cine.Video, c int, pct [2]float64) *cine.Video {
 	n := v.F * v.H * v.W
 	src := v.Float[:n]
-	stride := max(1, n>>20)
+	stride := max(1, n>>18)
 	sample := make([]float32, 0, n/stride+1)
 	for i := 0; i < n; i += stride {
 		sample = append(sample, src[i])
 	}
-	sort.Slice(sample, func(i, j int) bool { return sample[i] < sample[j] })
+	slices.Sort(sample)
 	at := func(p float64) float64 {
 		k := int(math.Round(p / 100 * float64(len(sample)-1)))
 		return float64(sample[k])
@@ -364,10 +368,16 @@ func windowToUint8(v *cine.Video, c int, pct [2]float64) *cine.Video {
 		hi = lo + 1
 	}
 	out := &cine.Video{C: c, F: v.F, H: v.H, W: v.W, Pix: make([]uint8, c*n), SliceFrames: v.SliceFrames, TotalImages: v.TotalImages}
-	k := 255 / (hi - lo)
+	lo32, k := float32(lo), float32(255/(hi-lo))
 	for i, x := range src {
-		y := math.Round((float64(x) - lo) * k)
-		out.Pix[i] = uint8(min(max(y, 0), 255))
+		y := (x-lo32)*k + 0.5 // round half up; negatives clip to 0
+		switch {
+		case y < 0:
+			y = 0
+		case y > 255:
+			y = 255
+		}
+		out.Pix[i] = uint8(y)
 	}
 	for ch := 1; ch < c; ch++ {
 		copy(out.Pix[ch*n:], out.Pix[:n])
@@ -375,12 +385,16 @@ func windowToUint8(v *cine.Video, c int, pct [2]float64) *cine.Video {
 	return out
 }
 
-func pixelBytes(v *cine.Video) []byte {
+// pixelBytes returns the bytes of channel c (the channels are copies, so a
+// study's checksum does not depend on --channels): uint8 as stored, float32
+// little-endian.
+func pixelBytes(v *cine.Video, c int) []byte {
+	n := v.F * v.H * v.W
 	if v.Pix != nil {
-		return v.Pix
+		return v.Pix[c*n : (c+1)*n]
 	}
-	b := make([]byte, 4*len(v.Float))
-	for i, x := range v.Float {
+	b := make([]byte, 4*n)
+	for i, x := range v.Float[c*n : (c+1)*n] {
 		u := math.Float32bits(x)
 		b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
 	}
