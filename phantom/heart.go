@@ -135,7 +135,17 @@ func (c *cylinder) contains(x, y, w float64) bool {
 func (h *heart) setBounds() {
 	layers := h.effusion + 1.5 + h.fatBase + 2
 	rLV := h.rEndo*(1+math.Abs(h.ellip)) + h.wall*1.6 + h.bulge*1.6 + layers
-	rRV := math.Hypot(h.rv.cx, h.rv.cy) + math.Max(h.rv.a, h.rv.b) + h.rv.wall + layers
+	// farthest point of the RV epicardial ellipse from the LV axis
+	rRV := 0.0
+	ae, be := h.rv.a+h.rv.wall, h.rv.b+h.rv.wall
+	for k := range 64 {
+		t := 2 * math.Pi * float64(k) / 64
+		pa, pb := ae*math.Cos(t), be*math.Sin(t)
+		x := h.rv.cx + pa*h.rv.cosA - pb*h.rv.sinA
+		y := h.rv.cy + pa*h.rv.sinA + pb*h.rv.cosA
+		rRV = math.Max(rRV, math.Hypot(x, y))
+	}
+	rRV += 2 + layers
 	rv := math.Max(rLV, rRV)
 	h.vent = cylinder{r2: rv * rv, w0: -layers, w1: h.a0 + h.wallApex*1.6 + layers}
 	ra := 0.0
@@ -193,6 +203,7 @@ type frame struct {
 	raC, raL   float64
 	maxR2      float64 // squared radius beyond which no LV layer exists
 	outer      float64 // thickness of all layers outside the epicardium
+	rimR       float64 // epicardial radius of the base rim
 }
 
 func (h *heart) frameAt(t float64) *frame {
@@ -220,6 +231,9 @@ func (h *heart) frameAt(t float64) *frame {
 	f.outer = h.effusion + 1.5 + h.fatBase
 	rmax := h.rEndo*(1+math.Abs(h.ellip)) + h.wall*f.g*1.05 + h.bulge*f.g + f.outer + 1
 	f.maxR2 = rmax * rmax
+	R, T, _ := f.lvShape(1, 0, 0)
+	tq := h.cEndo / f.lep0
+	f.rimR = (R + T) * math.Sqrt(max(0, 1-tq*tq))
 	return f
 }
 
@@ -244,10 +258,14 @@ func (f *frame) twist(w0 float64) (float64, float64) {
 }
 
 // pseudoDist converts an ellipsoidal level λ (1 on the surface) into an
-// approximate distance outside a surface of the given characteristic radius.
-func pseudoDist(lambda, radius float64) float64 {
+// approximate distance outside a surface of the given characteristic radius;
+// beyond reach it returns +Inf without a square root.
+func pseudoDist(lambda, radius, reach float64) float64 {
 	if lambda <= 1 {
 		return 0
+	}
+	if k := 1 + reach/radius; lambda >= k*k {
+		return math.Inf(1)
 	}
 	return (math.Sqrt(lambda) - 1) * radius
 }
@@ -286,7 +304,7 @@ func (f *frame) classify(x, y, w float64) tissue {
 			}
 			// characteristic radius: radial near the equator, long axis near the apex
 			ax := tp * tp / lam
-			dVent = pseudoDist(lam, Rep*(1-ax)+f.lep0*f.s*ax)
+			dVent = pseudoDist(lam, Rep*(1-ax)+f.lep0*f.s*ax, f.outer)
 		}
 		// RV
 		rv := &h.rv
@@ -304,7 +322,7 @@ func (f *frame) classify(x, y, w float64) tissue {
 		if lam < 1 {
 			return tMyo
 		}
-		dVent = math.Min(dVent, pseudoDist(lam, 0.5*(Ae+Be)))
+		dVent = min(dVent, pseudoDist(lam, 0.5*(Ae+Be), f.outer))
 	} else {
 		// Above the base: atria and great vessels.
 		la := &h.la
@@ -319,15 +337,15 @@ func (f *frame) classify(x, y, w float64) tissue {
 		if lamRA < 1 {
 			return tBlood
 		}
-		dAo := h.ao.dist(x, y, w-f.base)
+		dAo := h.ao.dist(x, y, w-f.base, h.fatBase)
 		if dAo < 0 {
 			return tBlood
 		}
-		dPA := h.pa.dist(x, y, w-f.base)
+		dPA := h.pa.dist(x, y, w-f.base, h.fatBase)
 		if dPA < 0 {
 			return tBlood
 		}
-		d := math.Min(math.Min(pseudoDist(lamLA, la.a), pseudoDist(lamRA, ra.a)), math.Min(dAo, dPA))
+		d := min(pseudoDist(lamLA, la.a, h.fatBase), pseudoDist(lamRA, ra.a, h.fatBase), dAo, dPA)
 		if d < h.fatBase {
 			return tFat
 		}
@@ -335,16 +353,14 @@ func (f *frame) classify(x, y, w float64) tissue {
 		// inside the rim, what is not atrium or vessel is AV-groove fat.
 		lift := f.base - w
 		r := math.Sqrt(r2)
-		R, T, _ := f.lvShape(1, 0, 0)
-		tq := h.cEndo / f.lep0
-		rb := (R + T) * math.Sqrt(math.Max(0, 1-tq*tq))
+		rb := f.rimR
 		if r < rb {
 			if lift < h.fatBase+4 {
 				return tFat
 			}
 			return tNone
 		}
-		dVent = math.Max(r-rb, lift)
+		dVent = max(r-rb, lift)
 	}
 	if dVent == math.Inf(1) {
 		return tNone
@@ -366,10 +382,16 @@ func (f *frame) classify(x, y, w float64) tissue {
 }
 
 // dist returns the signed distance from (x, y, z) to the tube's surface
-// (negative inside); z is measured from the base plane.
-func (tb *tube) dist(x, y, z float64) float64 {
-	v := Vec3{x - tb.start[0], y - tb.start[1], z - tb.start[2]}
-	s := clamp(v.Dot(tb.dir), 0, tb.length)
-	d := v.Sub(tb.dir.Scale(s))
-	return d.Norm() - tb.radius
+// (negative inside), or +Inf when it exceeds reach; z is measured from the
+// base plane.
+func (tb *tube) dist(x, y, z, reach float64) float64 {
+	vx, vy, vz := x-tb.start[0], y-tb.start[1], z-tb.start[2]
+	s := vx*tb.dir[0] + vy*tb.dir[1] + vz*tb.dir[2]
+	s = min(max(s, 0), tb.length)
+	dx, dy, dz := vx-s*tb.dir[0], vy-s*tb.dir[1], vz-s*tb.dir[2]
+	d2 := dx*dx + dy*dy + dz*dz
+	if r := tb.radius + reach; d2 >= r*r {
+		return math.Inf(1)
+	}
+	return math.Sqrt(d2) - tb.radius
 }

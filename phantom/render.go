@@ -66,11 +66,13 @@ func (o RenderOptions) defaults() RenderOptions {
 	return o
 }
 
-// normTable holds 2¹⁶ standard normal deviates; per-pixel noise indexes it
-// with a fast generator (drawing true normals per pixel would dominate the
-// cost of a cohort).
-var normTable = sync.OnceValue(func() *[1 << 16]float32 {
-	var t [1 << 16]float32
+// normTable holds 2¹² standard normal deviates (16 KB, so it stays in the
+// L1 cache); per-pixel noise indexes it with a fast generator (drawing true
+// normals per pixel would dominate the cost of a cohort).
+const normBits = 12
+
+var normTable = sync.OnceValue(func() *[1 << normBits]float32 {
+	var t [1 << normBits]float32
 	r := rand.New(rand.NewPCG(0x6e6f697365, 0x7461626c65))
 	for i := range t {
 		t[i] = float32(r.NormFloat64())
@@ -244,21 +246,20 @@ var water = [nTissue]bool{tMuscle: true, tMyo: true, tBlood: true, tLiver: true,
 // and blurs rows with [1 2 1]/4 into im.tmp.
 func (im *imager) blurH(cls []tissue) {
 	rows, cols := im.rows, im.cols
-	sig := im.sig
+	sig := im.sig[:len(cls)]
+	lv := &im.lv
 	for i, k := range cls {
-		sig[i] = im.lv[k]
+		sig[i] = lv[k]
 	}
 	if im.ink {
-		for r := 0; r < rows; r++ {
-			for c := 0; c < cols; c++ {
-				i := r*cols + c
-				if !fatty[cls[i]] {
-					continue
-				}
-				if (c > 0 && water[cls[i-1]]) || (c+1 < cols && water[cls[i+1]]) ||
-					(r > 0 && water[cls[i-cols]]) || (r+1 < rows && water[cls[i+cols]]) {
-					sig[i] *= 0.3
-				}
+		for i, k := range cls {
+			if !fatty[k] {
+				continue
+			}
+			r, c := i/cols, i%cols
+			if (c > 0 && water[cls[i-1]]) || (c+1 < cols && water[cls[i+1]]) ||
+				(r > 0 && water[cls[i-cols]]) || (r+1 < rows && water[cls[i+cols]]) {
+				sig[i] *= 0.3
 			}
 		}
 	}
@@ -304,16 +305,18 @@ func finish[S sink](im *imager, shade []float32, seed uint64, out S) {
 			}
 			continue
 		}
-		for c := 0; c < cols; c += 2 {
-			bits := rng.next()
-			for k := 0; k < 2 && c+k < cols; k++ {
-				j := c + k
-				v := (0.25*up[j] + 0.5*mid[j] + 0.25*dn[j]) * sh[j]
-				a := v + sigma*nt[uint16(bits)]
-				b := sigma * nt[uint16(bits>>16)]
-				bits >>= 32
-				out.put(base+j, float32(math.Sqrt(float64(a*a+b*b)))*gain)
+		var bits uint64
+		nb := 0
+		for j := range mid {
+			if nb < 2 {
+				bits, nb = rng.next(), 5
 			}
+			v := (0.25*up[j] + 0.5*mid[j] + 0.25*dn[j]) * sh[j]
+			a := v + sigma*nt[bits&(1<<normBits-1)]
+			b := sigma * nt[(bits>>normBits)&(1<<normBits-1)]
+			bits >>= 2 * normBits
+			nb -= 2
+			out.put(base+j, float32(math.Sqrt(float64(a*a+b*b)))*gain)
 		}
 	}
 }
@@ -336,32 +339,29 @@ func (im *imager) stored(cls []tissue, shade []float32, seed uint64, slope, inte
 	gain := im.gain / float32(slope)
 	off := float32(intercept / slope)
 	var bits uint64
+	var nb int
+	const mask = 1<<normBits - 1
 	for r := 0; r < rows; r++ {
 		up := im.tmp[max(r-1, 0)*cols : max(r-1, 0)*cols+cols]
 		mid := im.tmp[r*cols : r*cols+cols]
 		dn := im.tmp[min(r+1, rows-1)*cols : min(r+1, rows-1)*cols+cols]
 		sh := shade[r*cols : r*cols+cols]
 		out := dst[2*r*cols : 2*(r+1)*cols]
+		_, _, _, _ = up[len(mid)-1], dn[len(mid)-1], sh[len(mid)-1], out[2*len(mid)-1]
 		for c := range mid {
 			v := (0.25*up[c] + 0.5*mid[c] + 0.25*dn[c]) * sh[c]
 			if sigma > 0 {
-				if c&1 == 0 {
-					bits = rng.next()
+				if nb < 2 {
+					bits, nb = rng.next(), 5 // five 12-bit indices per draw
 				}
-				a := v + sigma*nt[uint16(bits)]
-				b := sigma * nt[uint16(bits>>16)]
-				bits >>= 32
+				a := v + sigma*nt[bits&mask]
+				b := sigma * nt[(bits>>normBits)&mask]
+				bits >>= 2 * normBits
+				nb -= 2
 				v = float32(math.Sqrt(float64(a*a + b*b)))
 			}
-			x := v*gain - off + 0.5
-			var u uint16
-			switch {
-			case x <= 0:
-			case x >= 4095:
-				u = 4095
-			default:
-				u = uint16(x)
-			}
+			x := min(max(v*gain-off+0.5, 0), 4095)
+			u := uint16(x)
 			out[2*c] = byte(u)
 			out[2*c+1] = byte(u >> 8)
 		}
