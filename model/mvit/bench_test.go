@@ -44,7 +44,51 @@ func benchForward(b *testing.B, cfg Config) {
 }
 
 func BenchmarkForwardMViTB16x4(b *testing.B) { benchForward(b, MViTB16x4()) }
-func BenchmarkForwardTiny(b *testing.B)      { benchForward(b, Tiny(0)) }
+
+// smallTrainConfig is MViT-B's 16 blocks on 3×8×64×64 clips: the training
+// benchmark (testdata/gen/mvit/full_mvit.py train times the same in torch).
+func smallTrainConfig() Config {
+	c := MViTB16x4()
+	c.Frames, c.Height, c.Width = 8, 64, 64
+	return c
+}
+
+// BenchmarkTrainStepSmall times forward + backward (gradients of Σ features
+// with respect to every parameter) on a batch of 2 small clips.
+func BenchmarkTrainStepSmall(b *testing.B) {
+	cfg := smallTrainConfig()
+	be := gomlxtest.Backend(b)
+	store := model.NewStore()
+	scope := store.RootScope().In("mvit")
+	if err := LoadInto(scope, cfg, constantWeights(cfg, 0.01)); err != nil {
+		b.Fatal(err)
+	}
+	specs := cfg.Specs()
+	exec, err := model.NewExec(be, store, func(_ *model.Scope, x *graph.Node) []*graph.Node {
+		loss := graph.ReduceAllSum(Encode(scope, cfg, x).Features)
+		vars := make([]*graph.Node, len(specs))
+		for i, s := range specs {
+			vars[i] = store.GetVariable(ParamPath(scope, s.Name)).NodeValue(x.Graph())
+		}
+		return graph.Gradient(loss, vars...)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := tensors.FromShape(InputShape(cfg, 2))
+	if _, err := exec.Call(x); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		if _, err := exec.Call(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+}
+func BenchmarkForwardTiny(b *testing.B) { benchForward(b, Tiny(0)) }
 
 // cpuSeconds is the user+system CPU time of this process so far.
 func cpuSeconds() float64 {

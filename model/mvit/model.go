@@ -149,21 +149,27 @@ func splitCLS(x *Node, axis int) (cls, rest *Node) {
 	return SliceAxis(x, axis, AxisRange(0, 1)), SliceAxis(x, axis, AxisRangeToEnd(1))
 }
 
-// pool applies depthwise pooling and per-head LayerNorm to x [B, 1+N, d]
-// (d = heads·hd, head-major channels) on grid in, returning the pooled
-// tensor in attention layout [B·heads, 1+N', hd]. The CLS token bypasses
-// the pooling.
-func (b *builder) pool(x *Node, which, prefix string, heads int, w ops.Window, in Grid) *Node {
-	dims := x.Shape().Dimensions
+// pool applies depthwise pooling and per-head LayerNorm to a projection
+// given as its CLS token cls [B, 1, d] and grid tokens rest [B, N, d]
+// (d = heads·hd, head-major channels) on grid in. It returns the pooled
+// tensor in attention layout [B·heads, 1+N', hd]; the CLS token bypasses
+// the pooling. scale multiplies the result (folded into the norm's affine).
+func (b *builder) pool(cls, rest *Node, which, prefix string, heads int, w ops.Window, in Grid, scale float64) *Node {
+	dims := rest.Shape().Dimensions
 	batch, d := dims[0], dims[2]
 	hd := d / heads
-	cls, rest := splitCLS(x, 1)
 	rest = Reshape(rest, batch, in[0], in[1], in[2], d)
 	k := w.Kernel
 	kernel := b.param(prefix+"attn.pool_"+which+".weight", b.convW(k[0]*k[1]*k[2]), hd, 1, k[0], k[1], k[2])
 	pooled := ops.DepthwiseConv3DHeads(rest, kernel, heads, w, b.cfg.Impl) // [B·heads, N', hd]
 	y := Concatenate([]*Node{toHeads(cls, heads), pooled}, 1)
-	return b.layerNorm(y, prefix+"attn.norm_"+which, hd, b.cfg.PoolNormEps)
+	name := prefix + "attn.norm_" + which
+	gamma := b.param(name+".weight", initializer.One, hd)
+	beta := b.param(name+".bias", initializer.Zero, hd)
+	if scale != 1 {
+		gamma, beta = MulScalar(gamma, scale), MulScalar(beta, scale)
+	}
+	return nn.LayerNorm(y, []int{-1}, b.cfg.PoolNormEps, gamma, beta, nil)
 }
 
 // toHeads turns [B, N, heads·hd] into [B·heads, N, hd].
@@ -205,22 +211,46 @@ func (b *builder) block(i int, bc BlockConfig, s BlockShape, x *Node) (*Node, *N
 	heads, hd := bc.Heads, bc.HeadDim()
 
 	xn := b.layerNorm(x, p+"norm1", d, b.cfg.NormEps)
-	q := b.dense(xn, p+"attn.q", d, d, activation.TypeNone) // [B, N, d]
-	k := b.dense(xn, p+"attn.k", d, d, activation.TypeNone)
-	v := b.dense(xn, p+"attn.v", d, d, activation.TypeNone)
-	// q, k and v in attention layout [B·heads, N, hd], pooled where configured.
+	// The CLS token bypasses the pooling: split it off once, before the
+	// projections, instead of off each pooled projection.
+	var xnCLS, xnRest *Node
+	if bc.PoolsQ() || bc.PoolsKV() {
+		xnCLS, xnRest = splitCLS(xn, 1)
+	}
+	// proj returns a q/k/v projection: whole, or split as (cls, rest).
+	proj := func(m string, split bool, scale float64) (whole, cls, rest *Node) {
+		w := b.param(p+"attn."+m+".weight", b.linearW(), d, d)
+		bias := b.param(p+"attn."+m+".bias", initializer.Zero, d)
+		if scale != 1 {
+			w, bias = MulScalar(w, scale), MulScalar(bias, scale)
+		}
+		if split {
+			return nil, nn.Dense(xnCLS, w, bias, compute.DenseLayoutOutputsInput), nn.Dense(xnRest, w, bias, compute.DenseLayoutOutputsInput)
+		}
+		return nn.Dense(xn, w, bias, compute.DenseLayoutOutputsInput), nil, nil
+	}
+	// q, k and v in attention layout [B·heads, N, hd], pooled where
+	// configured; the 1/√hd attention scale is folded into q's last affine
+	// step (projection or pooling norm).
+	scale := 1 / math.Sqrt(float64(hd))
+	var q, k, v *Node
 	if bc.PoolsKV() {
-		k = b.pool(k, "k", p, heads, bc.KVWindow(), s.In)
-		v = b.pool(v, "v", p, heads, bc.KVWindow(), s.In)
+		_, kc, kr := proj("k", true, 1)
+		_, vc, vr := proj("v", true, 1)
+		k = b.pool(kc, kr, "k", p, heads, bc.KVWindow(), s.In, 1)
+		v = b.pool(vc, vr, "v", p, heads, bc.KVWindow(), s.In, 1)
 	} else {
-		k, v = toHeads(k, heads), toHeads(v, heads)
+		kw, _, _ := proj("k", false, 1)
+		vw, _, _ := proj("v", false, 1)
+		k, v = toHeads(kw, heads), toHeads(vw, heads)
 	}
 	if bc.PoolsQ() {
-		q = b.pool(q, "q", p, heads, bc.QWindow(), s.In)
+		_, qc, qr := proj("q", true, 1)
+		q = b.pool(qc, qr, "q", p, heads, bc.QWindow(), s.In, scale)
 	} else {
-		q = toHeads(q, heads)
+		qw, _, _ := proj("q", false, scale)
+		q = toHeads(qw, heads)
 	}
-	q = MulScalar(q, 1/math.Sqrt(float64(hd)))
 	o, attn := attention(q, k, v)
 	nq := o.Shape().Dimensions[1]
 	attn = Reshape(attn, batch, heads, nq, attn.Shape().Dimensions[2])
