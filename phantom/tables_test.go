@@ -159,6 +159,41 @@ func TestTables(t *testing.T) {
 	// truth.json: views agree with the reference's series-description map,
 	// every study has each view and the non-cine series ingest must drop, and
 	// the headers carry the documented fake PHI.
+	perSlice, oneSeries := 0, 0
+	for _, st := range tf.Studies {
+		var saxIdx []int
+		saxSeries := 0
+		for _, se := range st.Series {
+			if se.View != "SAX" {
+				continue
+			}
+			saxSeries++
+			if se.SAXSlice != nil {
+				saxIdx = append(saxIdx, *se.SAXSlice)
+				if se.Slices != 1 {
+					t.Errorf("%s: per-slice SAX series %s has %d slices", st.StudyKey, se.Folder, se.Slices)
+				}
+			}
+		}
+		switch {
+		case saxSeries == 1 && len(saxIdx) == 0:
+			oneSeries++
+		case saxSeries > 1 && len(saxIdx) == saxSeries:
+			perSlice++
+			slices.Sort(saxIdx)
+			for k, v := range saxIdx {
+				if v != k {
+					t.Errorf("%s: per-slice SAX positions %v, want 0..%d", st.StudyKey, saxIdx, saxSeries-1)
+					break
+				}
+			}
+		default:
+			t.Errorf("%s: %d SAX series with positions %v", st.StudyKey, saxSeries, saxIdx)
+		}
+	}
+	if perSlice == 0 || oneSeries == 0 {
+		t.Errorf("cohort has %d per-slice and %d single-series SAX stacks; want both kinds", perSlice, oneSeries)
+	}
 	for _, st := range tf.Studies {
 		views := map[string]int{}
 		for _, se := range st.Series {
