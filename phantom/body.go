@@ -64,7 +64,7 @@ func (b *body) at(p Vec3) tissue {
 	// oesophagus in front of the spine, and above the heart the great-vessel
 	// region; everything else inside the chest wall is lung (the heart,
 	// drawn over the body, displaces it).
-	if y < b.spineY-b.spineR && math.Abs(x-b.medX) < 14+0.12*(b.spineY-y) && y < -b.ay+b.subc+b.wall+30 {
+	if y < b.spineY-b.spineR && math.Abs(x-b.medX) < 10+0.05*(b.spineY-y) && y < -b.ay+b.subc+b.wall+25 {
 		return tMediastinum
 	}
 	if math.Abs(x-4) < 24 && y > b.spineY-b.spineR-30 {

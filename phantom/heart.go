@@ -204,6 +204,7 @@ type frame struct {
 	maxR2      float64 // squared radius beyond which no LV layer exists
 	outer      float64 // thickness of all layers outside the epicardium
 	rimR       float64 // epicardial radius of the base rim
+	annulus2   float64 // squared inner radius of the mitral annulus ring
 }
 
 func (h *heart) frameAt(t float64) *frame {
@@ -234,6 +235,9 @@ func (h *heart) frameAt(t float64) *frame {
 	R, T, _ := f.lvShape(1, 0, 0)
 	tq := h.cEndo / f.lep0
 	f.rimR = (R + T) * math.Sqrt(max(0, 1-tq*tq))
+	te := h.cEndo / h.lEndo
+	ra := 0.85 * R * math.Sqrt(max(0, 1-te*te))
+	f.annulus2 = ra * ra
 	return f
 }
 
@@ -324,7 +328,11 @@ func (f *frame) classify(x, y, w float64) tissue {
 		}
 		dVent = min(dVent, pseudoDist(lam, 0.5*(Ae+Be), f.outer))
 	} else {
-		// Above the base: atria and great vessels.
+		// Above the base: the fibrous mitral annulus (a dark ring that marks
+		// the valve plane on long-axis views), then atria and great vessels.
+		if lift := f.base - w; lift < 3 && r2 < f.rimR*f.rimR && r2 > f.annulus2 {
+			return tMyo
+		}
 		la := &h.la
 		dx, dy, dz := x-la.cx, y-la.cy, (w-f.laC)/f.laL
 		lamLA := dx*dx/(la.a*la.a) + dy*dy/(la.b*la.b) + dz*dz

@@ -327,7 +327,7 @@ func newSubject(r *rand.Rand, o SubjectOptions, d *demographics) (*Subject, erro
 	if s.Effusion {
 		h.effusion = uni(r, 6, 22)
 	}
-	h.fatThin, h.fatBase = uni(r, 1, 3), uni(r, 5, 9)
+	h.fatThin, h.fatBase = uni(r, 0.5, 2), uni(r, 3.5, 6)
 	h.setBounds()
 
 	s.theta4CH = s.thetaRV - uni(r, 12, 22)
