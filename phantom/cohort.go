@@ -98,7 +98,7 @@ type SeriesTruth struct {
 	MultiFrame bool `json:"multiframe"`
 }
 
-// Labels returns the labels.csv phenotype flags in column order.
+// labelRow returns the labels.csv phenotype flags in column order.
 func (st *StudyTruth) labelRow() []string {
 	var out []string
 	for _, p := range Phenotypes() {
