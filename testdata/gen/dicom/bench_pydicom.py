@@ -5,7 +5,9 @@ and cine assembly"). Run from the repository root right after the Go benchmarks:
     export GOEXPERIMENT=simd
     go test ./dicom -run '^$' -bench Decode -benchtime 2s -count 3
     go test ./cine -run '^$' -bench AssembleSunnybrook -benchtime 10x -count 3
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 testdata/gen/dicom/bench_pydicom.py
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 testdata/gen/dicom/bench_pydicom.py 2>/dev/null
+
+(GDCM prints a warning per 12-bit JPEG frame on stderr.)
 
 Debian packages: python3-pydicom (2.3.1), python3-gdcm, python3-numpy. pydicom
 picks its pixel handler itself (numpy for native data, GDCM for compressed).
