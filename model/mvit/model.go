@@ -150,15 +150,14 @@ func splitCLS(x *Node, axis int) (cls, rest *Node) {
 }
 
 // pool applies depthwise pooling and per-head LayerNorm to a projection
-// given as its CLS token cls [B, 1, d] and grid tokens rest [B, N, d]
-// (d = heads·hd, head-major channels) on grid in. It returns the pooled
-// tensor in attention layout [B·heads, 1+N', hd]; the CLS token bypasses
-// the pooling. scale multiplies the result (folded into the norm's affine).
-func (b *builder) pool(cls, rest *Node, which, prefix string, heads int, w ops.Window, in Grid, scale float64) *Node {
-	dims := rest.Shape().Dimensions
-	batch, d := dims[0], dims[2]
+// given as its CLS token cls [B, 1, d] and its grid tokens in channels-first
+// layout rest [d, B, T, H, W] (d = heads·hd, head-major channels). It returns
+// the pooled tensor in attention layout [B·heads, 1+N', hd]; the CLS token
+// bypasses the pooling. scale multiplies the result (folded into the norm's
+// affine step).
+func (b *builder) pool(cls, rest *Node, which, prefix string, heads int, w ops.Window, scale float64) *Node {
+	d := rest.Shape().Dimensions[0]
 	hd := d / heads
-	rest = Reshape(rest, batch, in[0], in[1], in[2], d)
 	k := w.Kernel
 	kernel := b.param(prefix+"attn.pool_"+which+".weight", b.convW(k[0]*k[1]*k[2]), hd, 1, k[0], k[1], k[2])
 	pooled := ops.DepthwiseConv3DHeads(rest, kernel, heads, w, b.cfg.Impl) // [B·heads, N', hd]
@@ -212,12 +211,19 @@ func (b *builder) block(i int, bc BlockConfig, s BlockShape, x *Node) (*Node, *N
 
 	xn := b.layerNorm(x, p+"norm1", d, b.cfg.NormEps)
 	// The CLS token bypasses the pooling: split it off once, before the
-	// projections, instead of off each pooled projection.
-	var xnCLS, xnRest *Node
+	// projections. The grid tokens of a pooled projection are computed
+	// channels-first, Wx as [d, B·N] (the matmul's native transposed layout,
+	// with the bias as an extra input column), which is the layout the
+	// pooling works in.
+	var xnCLS, xnAug *Node
 	if bc.PoolsQ() || bc.PoolsKV() {
-		xnCLS, xnRest = splitCLS(xn, 1)
+		var rest *Node
+		xnCLS, rest = splitCLS(xn, 1)
+		ones := Ones(b.g, shapes.Make(b.dtype, batch, s.In.Tokens(), 1))
+		xnAug = Reshape(Concatenate([]*Node{rest, ones}, 2), batch*s.In.Tokens(), d+1)
 	}
-	// proj returns a q/k/v projection: whole, or split as (cls, rest).
+	// proj returns a q/k/v projection: whole [B, N, d], or split as the CLS
+	// token [B, 1, d] and the channels-first grid [d, B, T, H, W].
 	proj := func(m string, split bool, scale float64) (whole, cls, rest *Node) {
 		w := b.param(p+"attn."+m+".weight", b.linearW(), d, d)
 		bias := b.param(p+"attn."+m+".bias", initializer.Zero, d)
@@ -225,7 +231,10 @@ func (b *builder) block(i int, bc BlockConfig, s BlockShape, x *Node) (*Node, *N
 			w, bias = MulScalar(w, scale), MulScalar(bias, scale)
 		}
 		if split {
-			return nil, nn.Dense(xnCLS, w, bias, compute.DenseLayoutOutputsInput), nn.Dense(xnRest, w, bias, compute.DenseLayoutOutputsInput)
+			wAug := Concatenate([]*Node{w, Reshape(bias, d, 1)}, 1) // [d, d+1]
+			rest = DotGeneral(wAug, []int{1}, nil, xnAug, []int{1}, nil)
+			rest = Reshape(rest, d, batch, s.In[0], s.In[1], s.In[2])
+			return nil, nn.Dense(xnCLS, w, bias, compute.DenseLayoutOutputsInput), rest
 		}
 		return nn.Dense(xn, w, bias, compute.DenseLayoutOutputsInput), nil, nil
 	}
@@ -237,8 +246,8 @@ func (b *builder) block(i int, bc BlockConfig, s BlockShape, x *Node) (*Node, *N
 	if bc.PoolsKV() {
 		_, kc, kr := proj("k", true, 1)
 		_, vc, vr := proj("v", true, 1)
-		k = b.pool(kc, kr, "k", p, heads, bc.KVWindow(), s.In, 1)
-		v = b.pool(vc, vr, "v", p, heads, bc.KVWindow(), s.In, 1)
+		k = b.pool(kc, kr, "k", p, heads, bc.KVWindow(), 1)
+		v = b.pool(vc, vr, "v", p, heads, bc.KVWindow(), 1)
 	} else {
 		kw, _, _ := proj("k", false, 1)
 		vw, _, _ := proj("v", false, 1)
@@ -246,7 +255,7 @@ func (b *builder) block(i int, bc BlockConfig, s BlockShape, x *Node) (*Node, *N
 	}
 	if bc.PoolsQ() {
 		_, qc, qr := proj("q", true, 1)
-		q = b.pool(qc, qr, "q", p, heads, bc.QWindow(), s.In, scale)
+		q = b.pool(qc, qr, "q", p, heads, bc.QWindow(), scale)
 	} else {
 		qw, _, _ := proj("q", false, scale)
 		q = toHeads(qw, heads)

@@ -213,9 +213,9 @@ func TestAutoPicksCompositionOnGoBackend(t *testing.T) {
 	}
 }
 
-// TestDepthwiseConv3DHeads checks the attention-layout pooling (kernel shared
-// by heads, output [N·heads, T'H'W', hd]) of both paths against a per-head
-// application of the generic op.
+// TestDepthwiseConv3DHeads checks the attention-layout pooling (channels-
+// first input, kernel shared by heads, output [N·heads, T'H'W', hd]) of both
+// paths against a per-head application of the generic op.
 func TestDepthwiseConv3DHeads(t *testing.T) {
 	const n, heads, hd = 2, 3, 4
 	w := Window{[3]int{3, 3, 3}, [3]int{1, 2, 2}, [3]int{1, 1, 1}}
@@ -235,7 +235,9 @@ func TestDepthwiseConv3DHeads(t *testing.T) {
 	}
 	want := valueAndGrads(t, perHead, x, k)
 	for _, impl := range []Impl{Composed, Generic} {
-		got := valueAndGrads(t, func(in []*graph.Node) *graph.Node { return DepthwiseConv3DHeads(in[0], in[1], heads, w, impl) }, x, k)
+		got := valueAndGrads(t, func(in []*graph.Node) *graph.Node {
+			return DepthwiseConv3DHeads(graph.TransposeAllAxes(in[0], 4, 0, 1, 2, 3), in[1], heads, w, impl)
+		}, x, k)
 		for i, label := range []string{"value", "grad x", "grad kernel"} {
 			gomlxtest.AssertClose(t, impl.String()+" "+label, got[i], want[i], 1e-5, 1e-5)
 		}

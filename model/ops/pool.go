@@ -38,21 +38,27 @@ func DepthwiseConv3D(x, kernel *graph.Node, w Window, impl Impl) *graph.Node {
 		pads := [][2]int{{w.Padding[0], w.Padding[0]}, {w.Padding[1], w.Padding[1]}, {w.Padding[2], w.Padding[2]}}
 		return graph.ConvGeneral(x, kernel, axes, w.Stride[:], pads, nil, nil, ch, 1)
 	}
-	y := depthwiseBySelection(x, kernel, w) // [C, T', H', W', N]
+	y := depthwiseBySelection(graph.TransposeAllAxes(x, 4, 0, 1, 2, 3), kernel, w) // [C, T', H', W', N]
 	return graph.TransposeAllAxes(y, 4, 1, 2, 3, 0)
 }
 
 // DepthwiseConv3DHeads pools multi-head features the way MViT's attention
-// pooling does: x [N, T, H, W, heads·hd] holds head-major channels, the
+// pooling does, from a channels-first input: x [heads·hd, N, T, H, W] holds
+// head-major channels (as a projection computed as W·xᵀ comes out), the
 // per-channel kernel [hd, 1, kt, kh, kw] is shared by all heads, and the
 // result comes out as [N·heads, T'·H'·W', hd], ready for batched attention.
 func DepthwiseConv3DHeads(x, kernel *graph.Node, heads int, w Window, impl Impl) *graph.Node {
 	xs, ks := x.Shape(), kernel.Shape()
-	if xs.Rank() != 5 || heads < 1 || xs.Dimensions[4] != heads*ks.Dimensions[0] {
-		panic(fmt.Sprintf("ops.DepthwiseConv3DHeads: x %s is not [N,T,H,W,%d heads × %d]", xs, heads, ks.Dimensions[0]))
+	if xs.Rank() != 5 || ks.Rank() != 5 || heads < 1 || xs.Dimensions[0] != heads*ks.Dimensions[0] || ks.Dimensions[1] != 1 {
+		panic(fmt.Sprintf("ops.DepthwiseConv3DHeads: x %s is not [%d heads × %d, N, T, H, W] or kernel %s is not [hd,1,k,k,k]",
+			xs, heads, ks.Dimensions[0], ks))
 	}
-	n, hd := xs.Dimensions[0], ks.Dimensions[0]
-	out := w.OutDims(xs.Dimensions[1], xs.Dimensions[2], xs.Dimensions[3])
+	if [3]int(ks.Dimensions[2:]) != w.Kernel {
+		panic(fmt.Sprintf("ops.DepthwiseConv3DHeads: kernel %s does not match window %v", ks, w.Kernel))
+	}
+	w.check("DepthwiseConv3DHeads", xs.Dimensions[2], xs.Dimensions[3], xs.Dimensions[4])
+	n, hd := xs.Dimensions[1], ks.Dimensions[0]
+	out := w.OutDims(xs.Dimensions[2], xs.Dimensions[3], xs.Dimensions[4])
 	m := out[0] * out[1] * out[2]
 	tiled := kernel
 	if heads > 1 {
@@ -63,13 +69,10 @@ func DepthwiseConv3DHeads(x, kernel *graph.Node, heads int, w Window, impl Impl)
 		tiled = graph.Concatenate(copies, 0)
 	}
 	if impl.generic(x.Graph()) {
-		y := graph.Reshape(DepthwiseConv3D(x, tiled, w, impl), n, m, heads, hd)
+		y := DepthwiseConv3D(graph.TransposeAllAxes(x, 1, 2, 3, 4, 0), tiled, w, impl) // [N, T', H', W', C]
+		y = graph.Reshape(y, n, m, heads, hd)
 		return graph.Reshape(graph.TransposeAllAxes(y, 0, 2, 1, 3), n*heads, m, hd)
 	}
-	if [3]int(ks.Dimensions[2:]) != w.Kernel || ks.Dimensions[1] != 1 {
-		panic(fmt.Sprintf("ops.DepthwiseConv3DHeads: kernel %s does not match window %v", ks, w.Kernel))
-	}
-	w.check("DepthwiseConv3DHeads", xs.Dimensions[1], xs.Dimensions[2], xs.Dimensions[3])
 	y := depthwiseBySelection(x, tiled, w) // [heads·hd, T', H', W', N]
 	y = graph.Reshape(y, heads, hd, m, n)
 	return graph.Reshape(graph.TransposeAllAxes(y, 3, 0, 2, 1), n*heads, m, hd)

@@ -41,15 +41,15 @@ func selectionMatrix(batch, n, k, stride, pad, o int) *tensors.Tensor {
 // would be needed kt·kh·kw times per output; its DotGeneral is SIMD and
 // multi-threaded, so this does ~2× less CPU work despite the extra FLOPs.
 //
-// It returns the channels-first result [C, T', H', W', N].
+// It takes and returns channels-first tensors: x [C, N, T, H, W] →
+// [C, T', H', W', N].
 func depthwiseBySelection(x, kernel *graph.Node, w Window) *graph.Node {
 	g := x.Graph()
 	d := x.Shape().Dimensions
-	n, T, H, W, C := d[0], d[1], d[2], d[3], d[4]
+	C, n, T, H, W := d[0], d[1], d[2], d[3], d[4]
 	out := w.OutDims(T, H, W)
 	kt, kh, kw := w.Kernel[0], w.Kernel[1], w.Kernel[2]
-	// [N,T,H,W,C] → [C, N·T·H, W]
-	z := graph.Reshape(graph.TransposeAllAxes(x, 4, 0, 1, 2, 3), C, n*T*H, W)
+	z := graph.Reshape(x, C, n*T*H, W)
 	// Step W: S_W [C, kw·W', W] (lhs, "transposed" layout with z as rhs [C, M, K]).
 	sw := graph.ConstTensor(g, selectionMatrix(C, W, kw, w.Stride[2], w.Padding[2], out[2]))
 	z = graph.DotGeneral(sw, []int{2}, []int{0}, z, []int{2}, []int{0}) // [C, kw·W', N·T·H]
