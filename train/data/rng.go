@@ -5,9 +5,9 @@ import "math/rand/v2"
 // Stream names keep the random streams of different uses of the same
 // (seed, epoch, index) apart.
 const (
-	streamSample uint64 = 0x5a3d // clip/bag selection and transforms
+	streamSample  uint64 = 0x5a3d // clip/bag selection and transforms
 	streamShuffle uint64 = 0x7e11 // epoch order
-	streamSubset uint64 = 0x2c4b // data-fraction subsampling
+	streamSubset  uint64 = 0x2c4b // data-fraction subsampling
 )
 
 // splitmix64 is the SplitMix64 finaliser: a bijective mix of a 64-bit value.
