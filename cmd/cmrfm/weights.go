@@ -40,6 +40,7 @@ func newWeightsInspectCmd(a *app) *cobra.Command {
 			case len(s.Tensors) > 0:
 				layout = "MViT: " + string(mvit.DetectLayout(s)) + " names (if this is an MViT)"
 			}
+			layout = withBertLayout(layout, s)
 			if asJSON {
 				type tensor struct {
 					Name  string `json:"name"`
@@ -100,9 +101,17 @@ SHA-256 of the tensor data (verified on every load).
 
 --authors-bug-compatible reproduces the authors' loader, which never loads the
 spatial and temporal positional embeddings from their checkpoint (they keep the
-Kinetics-400 values): give the Kinetics weights with --init.`,
+Kinetics-400 values): give the Kinetics weights with --init.
+
+With --arch bert-base (or bert-tiny) it converts a BERT instead: Hugging Face
+model.safetensors or pytorch_model.bin (BertModel, BertForPreTraining/MaskedLM,
+TensorFlow-era gamma/beta names) or the text tower of the authors' checkpoint,
+to Hugging Face BertModel names, checked against the architecture.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isBertArch(arch) {
+				return convertBertWeights(a, arch, args[0], out)
+			}
 			if out == "" {
 				return fmt.Errorf("--out is required")
 			}
@@ -135,7 +144,7 @@ Kinetics-400 values): give the Kinetics weights with --init.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&arch, "arch", mvit.ArchMViTB16x4, "architecture: "+mvit.ArchMViTB16x4+" or "+mvit.ArchMViTB16x4Torchvision)
+	cmd.Flags().StringVar(&arch, "arch", mvit.ArchMViTB16x4, "architecture: "+mvit.ArchMViTB16x4+", "+mvit.ArchMViTB16x4Torchvision+bertArchsHelp())
 	cmd.Flags().StringVar(&out, "out", "", "output cmrfm checkpoint (.safetensors)")
 	cmd.Flags().StringVar(&init, "init", "", "initial encoder weights (Kinetics-400) under the authors' checkpoint")
 	cmd.Flags().BoolVar(&bugCompatible, "authors-bug-compatible", false, "reproduce the authors' loader: keep pos_embed_spatial/temporal from --init")

@@ -178,3 +178,52 @@ func writeOutputs(path string, s *weights.Set) ([]string, error) {
 	}
 	return nil, fmt.Errorf("output %s: want a .npy, .npz or .safetensors file name", path)
 }
+
+// Describe summarises the BERTs a weight set holds — prefix, layers and
+// width, and whether the shapes match a preset — or returns "" when it
+// holds none.
+func Describe(s *weights.Set) string {
+	var parts []string
+	for _, p := range Prefixes(s) {
+		c, err := ToCanonical(s, p, false)
+		if err != nil {
+			continue
+		}
+		desc := "BERT (BertModel names)"
+		if p != "" {
+			desc = fmt.Sprintf("BERT under %q", p)
+		}
+		if w, ok := c.Set.Tensors[anchor]; ok && len(w.Shape) == 2 {
+			layers := 0
+			for layers < 1000 {
+				if _, ok := c.Set.Tensors[fmt.Sprintf("encoder.layer.%d.output.dense.bias", layers)]; !ok {
+					break
+				}
+				layers++
+			}
+			desc += fmt.Sprintf(": vocabulary %d, width %d, %d layers", w.Shape[0], w.Shape[1], layers)
+		}
+		for _, a := range Archs() {
+			cfg, _ := ByName(a)
+			if weights.Check(cfg.Specs(), c.Set) == nil {
+				desc += ", matches " + a
+			}
+		}
+		parts = append(parts, desc)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Convert extracts the BERT from a weight set in any supported layout
+// ([ToCanonical], prefix detected) and checks it against cfg: the result
+// has exactly cfg's tensors under Hugging Face BertModel names.
+func Convert(cfg Config, src *weights.Set) (*Canonical, error) {
+	c, err := ToCanonical(src, "", true)
+	if err != nil {
+		return nil, err
+	}
+	if err := weights.Check(cfg.Specs(), c.Set); err != nil {
+		return nil, fmt.Errorf("bert %s: %w", cfg.Name, err)
+	}
+	return c, nil
+}

@@ -138,9 +138,11 @@ func Encode(scope *model.Scope, cfg Config, ids, tokenTypes, mask *Node) *Output
 	}
 	out.Mask = maskF
 	// HF's extended attention mask: (1 − mask)·finfo(float32).min, added to
-	// the scores of every head and query: [B, 1, 1, L].
+	// the scores of every head and query.
+	// It is broadcast once to [B, heads, L, L] here, so that every layer
+	// adds it without broadcasting (much faster on the pure-Go backend).
 	ext := MulScalar(OneMinus(maskF), -math.MaxFloat32)
-	ext = Reshape(ext, batch, 1, 1, seq)
+	ext = BroadcastToDims(Reshape(ext, batch, 1, 1, seq), batch, cfg.Heads, seq, seq)
 
 	h := b.embeddings(ids, tokenTypes)
 	if cfg.Freeze.Embeddings && cfg.Freeze.Layers == 0 {
@@ -191,7 +193,13 @@ func (b *builder) embeddings(ids, tokenTypes *Node) *Node {
 	return b.dropout(e, c.HiddenDropout)
 }
 
-// layer is one BertLayer (post-LN): self-attention, then the FFN.
+// layer is one BertLayer (post-LN): self-attention, then the FFN. ext is
+// the additive mask broadcast to [B, heads, L, L].
+//
+// The graph is one chain — a single fused q|k|v product, no parallel
+// matrix products — on purpose: the pure-Go backend (compute v0.1.2) can
+// deadlock when 2×GOMAXPROCS independent matrix products become ready at
+// once (each holds a worker while waiting for more).
 func (b *builder) layer(i int, x, ext *Node) *Node {
 	c := b.cfg
 	p := fmt.Sprintf("encoder.layer.%d.", i)
@@ -199,18 +207,26 @@ func (b *builder) layer(i int, x, ext *Node) *Node {
 	batch, seq, h := x.Shape().Dimensions[0], x.Shape().Dimensions[1], c.Hidden
 	nh, hd := c.Heads, c.HeadDim()
 
-	// [B, L, H] → [B·heads, L, hd].
-	heads := func(t *Node) *Node {
-		t = TransposeAllAxes(Reshape(t, batch, seq, nh, hd), 0, 2, 1, 3)
-		return Reshape(t, batch*nh, seq, hd)
+	// HF divides the scores by √hd; scaling the query projection instead is
+	// the same product (bit for bit when √hd is a power of 2, as bert-base's
+	// 8), and cheaper than scaling the scores.
+	scale := 1 / math.Sqrt(float64(hd))
+	var kernels, biases []*Node
+	for _, n := range []string{"query", "key", "value"} {
+		name := p + "attention.self." + n
+		w := b.param(name+".weight", frozen, b.normalInit(), h, h)
+		bias := b.param(name+".bias", frozen, initializer.Zero, h)
+		if n == "query" {
+			w, bias = MulScalar(w, scale), MulScalar(bias, scale)
+		}
+		kernels, biases = append(kernels, w), append(biases, bias)
 	}
-	q := b.dense(x, p+"attention.self.query", frozen, h, h, activation.TypeNone)
-	k := b.dense(x, p+"attention.self.key", frozen, h, h, activation.TypeNone)
-	v := b.dense(x, p+"attention.self.value", frozen, h, h, activation.TypeNone)
-	// HF divides the scores by √hd; scaling q first is the same product
-	// (exactly so when hd is a power of 4, as bert-base's 64).
-	q = heads(MulScalar(q, 1/math.Sqrt(float64(hd))))
-	k, v = heads(k), heads(v)
+	qkv := nn.Dense(x, Concatenate(kernels, 1), Concatenate(biases, 0), compute.DenseLayoutInputOutputs) // [B, L, 3H]
+	// → [3, B·heads, L, hd]: one transpose for the three.
+	qkv = Reshape(TransposeAllAxes(Reshape(qkv, batch, seq, 3, nh, hd), 2, 0, 3, 1, 4), 3, batch*nh, seq, hd)
+	part := func(j int) *Node { return Reshape(Slice(qkv, AxisElem(j)), batch*nh, seq, hd) }
+	q, k, v := part(0), part(1), part(2)
+
 	scores := DotGeneral(q, []int{2}, []int{0}, k, []int{2}, []int{0}) // [B·heads, L, L]
 	scores = Add(Reshape(scores, batch, nh, seq, seq), ext)
 	probs := Softmax(scores, -1)
