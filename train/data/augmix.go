@@ -424,24 +424,21 @@ func sharpness(x, y *Clip, factor float64) {
 		for t := range x.T {
 			src, dst := x.Plane(ch, t), y.Plane(ch, t)
 			for yy := range h {
-				for xx := range w {
-					v := src[yy*w+xx]
-					deg := v
-					if yy > 0 && yy < h-1 && xx > 0 && xx < w-1 {
-						s := 0.0
-						for dy := -1; dy <= 1; dy++ {
-							row := src[(yy+dy)*w:]
-							for dx := -1; dx <= 1; dx++ {
-								k := k1
-								if dy == 0 && dx == 0 {
-									k = k5
-								}
-								s += k * float64(row[xx+dx])
-							}
-						}
-						deg = float32(s)
+				row, out := src[yy*w:(yy+1)*w], dst[yy*w:(yy+1)*w]
+				if yy == 0 || yy == h-1 {
+					for xx, v := range row {
+						out[xx] = clamp01(float32(r*v) + float32(or*v))
 					}
-					dst[yy*w+xx] = clamp01(float32(r*v) + float32(or*deg))
+					continue
+				}
+				up, dn := src[(yy-1)*w:yy*w], src[(yy+1)*w:(yy+2)*w]
+				out[0] = clamp01(float32(r*row[0]) + float32(or*row[0]))
+				out[w-1] = clamp01(float32(r*row[w-1]) + float32(or*row[w-1]))
+				for xx := 1; xx < w-1; xx++ {
+					ring := float64(up[xx-1]) + float64(up[xx]) + float64(up[xx+1]) + float64(row[xx-1]) +
+						float64(row[xx+1]) + float64(dn[xx-1]) + float64(dn[xx]) + float64(dn[xx+1])
+					deg := float32(k1*ring + k5*float64(row[xx]))
+					out[xx] = clamp01(float32(r*row[xx]) + float32(or*deg))
 				}
 			}
 		}

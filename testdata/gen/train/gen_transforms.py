@@ -112,56 +112,61 @@ def synth():
 
 ROWS = [0, 1, 2, 57, 111, 112, 113, 150, 200, 222, 223]
 
-out, meta = {}, {'torch': torch.__version__, 'torchvision': torchvision.__version__}
-out['temporal_idx'] = torch.stack([temporal_idx(t) for t in range(1, 301)]).to(torch.int32)
+def main():
+    out, meta = {}, {'torch': torch.__version__, 'torchvision': torchvision.__version__}
+    out['temporal_idx'] = torch.stack([temporal_idx(t) for t in range(1, 301)]).to(torch.int32)
 
-g = torch.Generator().manual_seed(20240611)
-unit = torch.rand(2, 3, 16, 20, generator=g)
-unit[0, 0, 0, :4] = torch.tensor([0.0, 1.0, 0.5, 0.25])   # exact edge values
-unit[1, 2] = 0.3  # a constant plane (autocontrast / equalize degenerate case)
-raw = torch.floor(torch.rand(2, 3, 16, 20, generator=g) * 1200) + torch.rand(2, 3, 16, 20, generator=g).round() * 0.5
-raw[0, 1, 3, :3] = torch.tensor([-3.7, 65025.0 / 255, 1e6])  # negative / exact / huge: the uint8 wrap
-inputs = {'unit': unit, 'raw': raw}
-args = {'AutoContrast': [0], 'Equalize': [0], 'Rotate': [7.5, -21.0], 'Posterize': [4, 3], 'Solarize': [0.71, 0.99],
-        'ShearX': [0.21, -0.09], 'ShearY': [-0.27, 0.12], 'TranslateX': [0.3, -0.07], 'TranslateY': [-0.25, 0.11],
-        'AdjustSaturation': [0.28, 0.64], 'AdjustContrast': [0.154, 0.61], 'AdjustBrightness': [0.37, 0.64],
-        'AdjustSharpness': [0.19, 0.55]}
-for rng_name, v in inputs.items():
-    out[f'op.in.{rng_name}'] = v
-    for name in OPS:
-        for k, a in enumerate(args[name]):
-            out[f'op.{rng_name}.{name}.{k}'] = op(name, v.clone(), a)
-            meta[f'arg.{name}.{k}'] = repr(float(a))
+    g = torch.Generator().manual_seed(20240611)
+    unit = torch.rand(2, 3, 16, 20, generator=g)
+    unit[0, 0, 0, :4] = torch.tensor([0.0, 1.0, 0.5, 0.25])   # exact edge values
+    unit[1, 2] = 0.3  # a constant plane (autocontrast / equalize degenerate case)
+    raw = torch.floor(torch.rand(2, 3, 16, 20, generator=g) * 1200) + torch.rand(2, 3, 16, 20, generator=g).round() * 0.5
+    raw[0, 1, 3, :3] = torch.tensor([-3.7, 65025.0 / 255, 1e6])  # negative / exact / huge: the uint8 wrap
+    inputs = {'unit': unit, 'raw': raw}
+    args = {'AutoContrast': [0], 'Equalize': [0], 'Rotate': [7.5, -21.0], 'Posterize': [4, 3], 'Solarize': [0.71, 0.99],
+            'ShearX': [0.21, -0.09], 'ShearY': [-0.27, 0.12], 'TranslateX': [0.3, -0.07], 'TranslateY': [-0.25, 0.11],
+            'AdjustSaturation': [0.28, 0.64], 'AdjustContrast': [0.154, 0.61], 'AdjustBrightness': [0.37, 0.64],
+            'AdjustSharpness': [0.19, 0.55]}
+    for rng_name, v in inputs.items():
+        out[f'op.in.{rng_name}'] = v
+        for name in OPS:
+            for k, a in enumerate(args[name]):
+                out[f'op.{rng_name}.{name}.{k}'] = op(name, v.clone(), a)
+                meta[f'arg.{name}.{k}'] = repr(float(a))
 
-# A plan in the shape DrawAugMix produces; discontinuous operations (Equalize, Posterize, Solarize) come first in
-# their chains so that float rounding upstream cannot flip their uint8 casts or threshold tests.
-plan = {'weights': [0.5123, 0.1877, 0.3], 'm': 0.3141592,
-        'chains': [[['Equalize', 0], ['Rotate', -12.25], ['AdjustContrast', 0.37]],
-                   [['Posterize', 3], ['ShearY', 0.14]],
-                   [['Solarize', 0.8], ['TranslateX', -0.2], ['AdjustSharpness', 0.46]]]}
-meta['plan'] = json.dumps(plan)
-for rng_name, v in inputs.items():
-    out[f'mix.{rng_name}'] = augmix(v.clone(), plan)
+    # A plan in the shape DrawAugMix produces; discontinuous operations (Equalize, Posterize, Solarize) come first in
+    # their chains so that float rounding upstream cannot flip their uint8 casts or threshold tests.
+    plan = {'weights': [0.5123, 0.1877, 0.3], 'm': 0.3141592,
+            'chains': [[['Equalize', 0], ['Rotate', -12.25], ['AdjustContrast', 0.37]],
+                       [['Posterize', 3], ['ShearY', 0.14]],
+                       [['Solarize', 0.8], ['TranslateX', -0.2], ['AdjustSharpness', 0.46]]]}
+    meta['plan'] = json.dumps(plan)
+    for rng_name, v in inputs.items():
+        out[f'mix.{rng_name}'] = augmix(v.clone(), plan)
 
-x = synth()
-idx = temporal_idx(2, 2)
-assert idx.tolist() == [0, 1]
-val = short_side_scale(normalize(x), 264)
-top = int(round((val.shape[-2] - 224) / 2.0))
-left = int(round((val.shape[-1] - 224) / 2.0))
-val = val[..., top:top + 224, left:left + 224] / 255.0
-out['chain.val.rows'] = val[:, :, ROWS, :].contiguous()
+    x = synth()
+    idx = temporal_idx(2, 2)
+    assert idx.tolist() == [0, 1]
+    val = short_side_scale(normalize(x), 264)
+    top = int(round((val.shape[-2] - 224) / 2.0))
+    left = int(round((val.shape[-1] - 224) / 2.0))
+    val = val[..., top:top + 224, left:left + 224] / 255.0
+    out['chain.val.rows'] = val[:, :, ROWS, :].contiguous()
 
-train_plan = {'weights': [0.25, 0.6, 0.15], 'm': 0.42,
-              'chains': [[['AdjustBrightness', 0.5], ['Rotate', 9.0]], [['AutoContrast', 0]],
-                         [['TranslateY', 0.15], ['ShearX', -0.2], ['AdjustSaturation', 0.3]]]}
-meta['train_plan'] = json.dumps(train_plan)
-y = augmix(x.permute(1, 0, 2, 3).clone(), train_plan).permute(1, 0, 2, 3)
-y = short_side_scale(normalize(y), 301)
-y = y[..., 37:37 + 224, 60:60 + 224]
-y = torch.flip(y, [-1]) / 255.0
-out['chain.train.rows'] = y[:, :, ROWS, :].contiguous()
-meta['rows'] = json.dumps(ROWS)
+    train_plan = {'weights': [0.25, 0.6, 0.15], 'm': 0.42,
+                  'chains': [[['AdjustBrightness', 0.5], ['Rotate', 9.0]], [['AutoContrast', 0]],
+                             [['TranslateY', 0.15], ['ShearX', -0.2], ['AdjustSaturation', 0.3]]]}
+    meta['train_plan'] = json.dumps(train_plan)
+    y = augmix(x.permute(1, 0, 2, 3).clone(), train_plan).permute(1, 0, 2, 3)
+    y = short_side_scale(normalize(y), 301)
+    y = y[..., 37:37 + 224, 60:60 + 224]
+    y = torch.flip(y, [-1]) / 255.0
+    out['chain.train.rows'] = y[:, :, ROWS, :].contiguous()
+    meta['rows'] = json.dumps(ROWS)
 
-st_io.save(sys.argv[1], out, meta)
-print('wrote', sys.argv[1], os.path.getsize(sys.argv[1]), 'bytes;', len(out), 'tensors')
+    st_io.save(sys.argv[1], out, meta)
+    print('wrote', sys.argv[1], os.path.getsize(sys.argv[1]), 'bytes;', len(out), 'tensors')
+
+
+if __name__ == '__main__':
+    main()
