@@ -37,6 +37,9 @@ func runForwardMViT(a *app, o forwardOptions, backend compute.Backend) error {
 		return err
 	}
 	a.log.Info("encoder ready", "arch", cfg.Name, "weights", o.weights, "layout", r.Layout, "backend", backend.Description())
+	for _, n := range r.Notes {
+		a.log.Warn(n)
+	}
 	if err := enc.EncodeFile(context.Background(), o.input, o.output, o.attentionOut, a.log); err != nil {
 		return err
 	}

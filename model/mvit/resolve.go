@@ -80,7 +80,11 @@ func Resolve(cfg Config, s *weights.Set, opt ResolveOptions) (*Resolved, error) 
 	r.Projection = proj
 	r.Layout = string(DetectLayout(rest))
 	if s.Metadata[weights.MetaFormat] == weights.FormatV1 {
-		r.Layout = "cmrfm checkpoint (" + s.Metadata[weights.MetaArch] + ")"
+		arch := s.Metadata[weights.MetaArch]
+		r.Layout = "cmrfm checkpoint (" + arch + ")"
+		if arch != cfg.Name {
+			r.Notes = append(r.Notes, fmt.Sprintf("checkpoint converted for %s, used as %s", arch, cfg.Name))
+		}
 	}
 	enc, err := ToCanonical(rest)
 	if err != nil {
