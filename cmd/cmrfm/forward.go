@@ -24,8 +24,8 @@ type forwardOptions struct {
 	pooling                               string
 
 	// MViT (--arch mvit-b-16x4, mvit-b-16x4-torchvision, mvit-tiny).
-	input, attentionOut, init string
-	authorsBugCompatible      bool
+	input, attentionOut, attentionFormat, init string
+	authorsBugCompatible                       bool
 }
 
 // forwardArchs lists every --arch value "cmrfm forward" accepts.
@@ -60,7 +60,9 @@ torchvision's mvit_v1_b numerics; mvit-tiny = the test model):
   --authors-bug-compatible with --init KINETICS reproduces their loader);
   --input clips .npy float32 [N, 3, 16, 224, 224], normalised.
   Output: features [N, 768] (.npy); with --attention-out DIR, per clip
-  DIR/clip_NNNN/layer_LL.npy attention maps [heads, Nq, Nk] and input_video.npy.
+  DIR/clip_NNNN.h5 holding input_video [3,16,224,224] and layer_00 … layer_15
+  [heads, Nq, Nk] (the authors' export layout), or with --attention-format npy
+  DIR/clip_NNNN/<name>.npy.
 
 --output (BERT): a .npz or .safetensors file holds every output by name; with a
 .npy name the last hidden state goes there and each other output to
@@ -82,6 +84,7 @@ torchvision's mvit_v1_b numerics; mvit-tiny = the test model):
 	f.StringVar(&o.pooling, "pooling", "", "BERT: also write a sentence embedding: cls, mean, max or pooler")
 	f.StringVar(&o.input, "input", "", "MViT: clips .npy float32 [N, 3, 16, 224, 224]")
 	f.StringVar(&o.attentionOut, "attention-out", "", "MViT: directory for every block's attention maps")
+	f.StringVar(&o.attentionFormat, "attention-format", "h5", "MViT: h5 (clip_NNNN.h5, the authors' layout) or npy (clip_NNNN/*.npy)")
 	f.StringVar(&o.init, "init", "", "MViT: Kinetics-400 weights under an authors' checkpoint (with --authors-bug-compatible)")
 	f.BoolVar(&o.authorsBugCompatible, "authors-bug-compatible", false, "MViT: load the authors' checkpoint as their code does")
 	for _, name := range []string{"arch", "weights", "output"} {

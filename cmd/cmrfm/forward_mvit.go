@@ -40,7 +40,8 @@ func runForwardMViT(a *app, o forwardOptions, backend compute.Backend) error {
 	for _, n := range r.Notes {
 		a.log.Warn(n)
 	}
-	if err := enc.EncodeFile(context.Background(), o.input, o.output, o.attentionOut, a.log); err != nil {
+	attn := mvit.AttentionOutput{Dir: o.attentionOut, Format: o.attentionFormat}
+	if err := enc.EncodeFile(context.Background(), o.input, o.output, attn, a.log); err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout, o.output)

@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/fsutil"
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
+	"github.com/cmrfm/cmrfm/internal/hdf5"
+	"github.com/cmrfm/cmrfm/internal/testenv"
 	"github.com/cmrfm/cmrfm/model/weights"
 )
 
@@ -74,14 +77,49 @@ func TestWeightsConvertAndForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	gomlxtest.AssertClose(t, "features", goldenF32(t, got, "features"), goldenF32(t, golden, "features"), 1e-5, 0)
-	// Attention maps of clip 1, block 3: [heads, Nq, Nk] = golden[1].
-	a, err := weights.Load(filepath.Join(attn, "clip_0001", "layer_03.npy"))
+	// Attention maps of clip 1, block 3: [heads, Nq, Nk] = golden[1], from
+	// the HDF5 export (our reader, then h5py) and from the .npy export.
+	all := goldenF32(t, golden, "attn.block03") // [2, 4, 9, 33]
+	want := all[len(all)/2:]
+	f, err := hdf5.Open(filepath.Join(attn, "clip_0001.h5"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := goldenF32(t, golden, "attn.block03") // [2, 4, 9, 33]
-	per := len(all) / 2
-	gomlxtest.AssertClose(t, "attention clip 1 block 3", goldenF32(t, a, "layer_03"), all[per:], 1e-5, 0)
+	ds, err := f.Dataset("layer_03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h5vals, err := ds.ReadFloat32()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ds.Dims) != "[4 9 33]" {
+		t.Errorf("layer_03 dims %v, want [4 9 33]", ds.Dims)
+	}
+	gomlxtest.AssertClose(t, "attention clip 1 block 3 (h5)", h5vals, want, 1e-5, 0)
+	py := testenv.Python(t, "h5py", "numpy")
+	script := `import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], 'r')
+print(sorted(f.keys())[0], sorted(f.keys())[-1], f['input_video'].shape, f['layer_03'].shape, f['layer_03'].dtype, float(np.asarray(f['layer_03']).sum()))`
+	pyOut, err := exec.Command(py, "-c", script, filepath.Join(attn, "clip_0001.h5")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("h5py cannot read the export: %v\n%s", err, pyOut)
+	}
+	// Each of the 4×9 attention rows sums to 1.
+	if s := strings.TrimSpace(string(pyOut)); !strings.HasPrefix(s, "input_video layer_03 (3, 4, 32, 32) (4, 9, 33) float32 36.0") {
+		t.Errorf("h5py sees %q", s)
+	}
+	attnNPY := filepath.Join(dir, "attn_npy")
+	if out, code := runCmd(t, "forward", "--arch", "mvit-tiny", "--weights", ck, "--input", in, "--output", feats,
+		"--attention-out", attnNPY, "--attention-format", "npy"); code != 0 {
+		t.Fatalf("forward: exit %d: %s", code, out)
+	}
+	a, err := weights.Load(filepath.Join(attnNPY, "clip_0001", "layer_03.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomlxtest.AssertClose(t, "attention clip 1 block 3 (npy)", goldenF32(t, a, "layer_03"), want, 1e-5, 0)
 
 	// The same weights through the torchvision file directly, and a wrong
 	// architecture, which must name the mismatching tensors.

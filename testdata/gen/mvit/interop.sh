@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS=1 GOEXPERIMENT=simd
 rm -rf "$out/go_attn"
 /usr/bin/time -f '%e s wall, %M KB max RSS' "$out/cmrfm" forward --arch mvit-b-16x4-torchvision \
   --weights "$out/mvit_v1_b.safetensors" --input "$out/input.npy" --output "$out/go_features.npy" \
-  --attention-out "$out/go_attn" 2> >(tee "$out/go_forward.log" >&2)
+  --attention-out "$out/go_attn" --attention-format npy 2> >(tee "$out/go_forward.log" >&2)
 /usr/bin/python3 - "$out" "$here" <<'PY'
 import json, sys
 import numpy as np
