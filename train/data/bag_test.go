@@ -362,3 +362,25 @@ func TestSubsampleAndPosWeight(t *testing.T) {
 		t.Error("no positives accepted")
 	}
 }
+
+// TestExtractFloat32Store: a float32 view (the reference's raw-intensity
+// stores) extracts to the same clip as the equal uint8 view, and distinct
+// channels are kept apart.
+func TestExtractFloat32Store(t *testing.T) {
+	u := stack(2, 20, 3, 5)
+	f := &cine.Video{C: u.C, F: u.F, H: u.H, W: u.W, Float: make([]float32, len(u.Pix)), SliceFrames: u.SliceFrames}
+	for i, p := range u.Pix {
+		f.Float[i] = float32(p)
+	}
+	ref := ClipRef{View: cine.View2CH, Start: 3, End: 25}
+	a, _ := Extract(u, ref, ExtractOptions{})
+	b, _ := Extract(f, ref, ExtractOptions{})
+	if !a.Shared || !b.Shared || !slices.Equal(a.Data, b.Data) {
+		t.Errorf("uint8 and float32 views extract differently (shared %v %v)", a.Shared, b.Shared)
+	}
+	f.Float[f.Offset(2, 10, 1, 1)] += 0.5
+	c, _ := Extract(f, ref, ExtractOptions{})
+	if c.Shared || c.Planes() != 3 {
+		t.Error("distinct channels stored as shared")
+	}
+}
