@@ -28,6 +28,31 @@ const (
 // or a single .npy array. A safetensors file carrying cmrfm.sha256 metadata
 // is verified against it.
 func Load(path string) (*Set, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	f.Close()
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06")):
+		// Zip: numpy.savez, or torch.save (read lazily: a Lightning
+		// checkpoint can hold gigabytes of optimiser state).
+		zr, err := zip.OpenReader(path)
+		if err != nil {
+			return nil, fmt.Errorf("weights %s: %w", path, err)
+		}
+		npz := isNPZ(&zr.Reader)
+		zr.Close()
+		if !npz {
+			return ReadTorch(path)
+		}
+	case len(head) > 9 && head[8] == '{': // safetensors (its length prefix may start with 0x80)
+	case len(head) > 1 && head[0] == 0x80: // a raw pickle: legacy torch.save
+		return ReadTorch(path)
+	}
 	buf, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
@@ -43,15 +68,12 @@ func Load(path string) (*Set, error) {
 		s.Format = "npy"
 		s.Add(t)
 		return s, nil
-	case bytes.HasPrefix(buf, []byte("PK\x03\x04")) || bytes.HasPrefix(buf, []byte("PK\x05\x06")):
-		if isNPZ(buf) {
-			s, err := ParseNPZ(bytes.NewReader(buf), int64(len(buf)))
-			if err != nil {
-				return nil, fmt.Errorf("weights %s: %w", path, err)
-			}
-			return s, nil
+	case bytes.HasPrefix(buf, []byte("PK")):
+		s, err := ParseNPZ(bytes.NewReader(buf), int64(len(buf)))
+		if err != nil {
+			return nil, fmt.Errorf("weights %s: %w", path, err)
 		}
-		return ReadTorch(path)
+		return s, nil
 	case len(buf) > 9 && buf[8] == '{':
 		s, err := ParseSafetensors(buf)
 		if err != nil {
@@ -64,17 +86,14 @@ func Load(path string) (*Set, error) {
 			}
 		}
 		return s, nil
-	case len(buf) > 1 && buf[0] == 0x80: // a raw pickle: legacy torch.save
-		return ReadTorch(path)
 	}
 	return nil, fmt.Errorf("weights %s: unrecognised format (want .safetensors, .pt/.pth/.ckpt/.pyth, .npz or .npy)", path)
 }
 
 // isNPZ reports whether a zip archive holds only .npy members (numpy.savez);
 // PyTorch archives hold data.pkl.
-func isNPZ(buf []byte) bool {
-	zr, err := zip.NewReader(bytes.NewReader(buf), int64(len(buf)))
-	if err != nil || len(zr.File) == 0 {
+func isNPZ(zr *zip.Reader) bool {
+	if len(zr.File) == 0 {
 		return false
 	}
 	for _, f := range zr.File {

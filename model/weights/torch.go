@@ -45,14 +45,18 @@ func ReadTorch(path string) (set *Set, err error) {
 			set, err = nil, fmt.Errorf("torch %s: malformed pickle: %v", path, r)
 		}
 	}()
-	buf, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("torch: %w", err)
-	}
 	var obj any
-	if zr, zerr := zip.NewReader(bytes.NewReader(buf), int64(len(buf))); zerr == nil {
-		obj, err = loadTorchZip(zr)
+	if zr, zerr := zip.OpenReader(path); zerr == nil {
+		// Storages are read from the archive only when a tensor of the
+		// chosen state dict needs them (a Lightning checkpoint's optimiser
+		// state can be twice the size of the weights).
+		defer zr.Close()
+		obj, err = loadTorchZip(&zr.Reader)
 	} else {
+		buf, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return nil, fmt.Errorf("torch: %w", rerr)
+		}
 		obj, err = loadTorchLegacy(buf)
 	}
 	if err != nil {
@@ -97,7 +101,23 @@ func ReadTorch(path string) (set *Set, err error) {
 type storage struct {
 	dtype DType
 	numel int
-	data  []byte // nil until read (legacy format reads storages after the pickle)
+	data  []byte                 // nil until read
+	load  func() ([]byte, error) // reads data on first use (zip format)
+}
+
+// bytes returns the storage's data, reading it on first use.
+func (st *storage) bytes() ([]byte, error) {
+	if st.data == nil && st.load != nil {
+		d, err := st.load()
+		if err != nil {
+			return nil, err
+		}
+		st.data, st.load = d, nil
+	}
+	if st.data == nil {
+		return nil, errors.New("storage never read")
+	}
+	return st.data, nil
 }
 
 // tensorView is a rebuilt tensor: a strided view of a storage.
@@ -178,17 +198,22 @@ func loadTorchZip(zr *zip.Reader) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("storage record data/%s missing", key)
 		}
-		rc, err := f.Open()
-		if err != nil {
-			return nil, fmt.Errorf("storage data/%s: %w", key, err)
-		}
-		defer rc.Close()
 		want := numel * cls.dtype.Size()
-		data := make([]byte, want)
-		if _, err := io.ReadFull(rc, data); err != nil {
-			return nil, fmt.Errorf("storage data/%s: %d bytes expected: %w", key, want, err)
+		if f.UncompressedSize64 < uint64(want) {
+			return nil, fmt.Errorf("storage data/%s: %d bytes for %d %s elements", key, f.UncompressedSize64, numel, cls.dtype)
 		}
-		st := &storage{dtype: cls.dtype, numel: numel, data: data}
+		st := &storage{dtype: cls.dtype, numel: numel, load: func() ([]byte, error) {
+			rc, err := f.Open()
+			if err != nil {
+				return nil, fmt.Errorf("storage data/%s: %w", key, err)
+			}
+			defer rc.Close()
+			data := make([]byte, want)
+			if _, err := io.ReadFull(rc, data); err != nil {
+				return nil, fmt.Errorf("storage data/%s: %d bytes expected: %w", key, want, err)
+			}
+			return data, nil
+		}}
 		storages[key] = st
 		return st, nil
 	}
@@ -445,8 +470,9 @@ func collectTensors(s *Set, prefix string, obj any) error {
 // materialise copies a (possibly strided) view out of its storage in C order.
 func (t *tensorView) materialise(name string) (*Tensor, error) {
 	st := t.st
-	if st.data == nil {
-		return nil, fmt.Errorf("tensor %q: storage never read", name)
+	data, err := st.bytes()
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
 	}
 	es := st.dtype.Size()
 	n := NumElements(t.size)
@@ -467,7 +493,7 @@ func (t *tensorView) materialise(name string) (*Tensor, error) {
 		return nil, fmt.Errorf("tensor %q: view %v/%v at offset %d reaches outside its storage of %d elements", name, t.size, t.stride, t.offset, st.numel)
 	}
 	if contiguous(t.size, t.stride) {
-		copy(out.Data, st.data[t.offset*es:(t.offset+n)*es])
+		copy(out.Data, data[t.offset*es:(t.offset+n)*es])
 		return out, nil
 	}
 	idx := make([]int, len(t.size))
@@ -476,7 +502,7 @@ func (t *tensorView) materialise(name string) (*Tensor, error) {
 		for ax, v := range idx {
 			off += v * t.stride[ax]
 		}
-		copy(out.Data[i*es:(i+1)*es], st.data[off*es:(off+1)*es])
+		copy(out.Data[i*es:(i+1)*es], data[off*es:(off+1)*es])
 		for ax := len(idx) - 1; ax >= 0; ax-- {
 			idx[ax]++
 			if idx[ax] < t.size[ax] {
