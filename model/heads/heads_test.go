@@ -258,3 +258,116 @@ func TestReferenceSizesAndKeys(t *testing.T) {
 		t.Errorf("attention %v", att)
 	}
 }
+
+// formula is gen_heads.py's formula(): scale·sin(2π·u/10007) with the
+// integer phase u = (i+1)·(2k+7)·7919 mod 10007, rounded to float32.
+func formula(n, k int, scale float64) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		u := (int64(i+1) * int64(2*k+7) * 7919) % 10007
+		out[i] = float32(scale * math.Sin(float64(u)*(2*math.Pi/10007)))
+	}
+	return out
+}
+
+func formulaSet(specs []weights.Spec, k0 int) *weights.Set {
+	names := make([]string, len(specs))
+	shape := map[string][]int{}
+	for i, s := range specs {
+		names[i] = s.Name
+		shape[s.Name] = s.Shape
+	}
+	slices.Sort(names)
+	set := weights.NewSet()
+	for k, n := range names {
+		sh := shape[n]
+		// As gen_heads.py: instances stay distinct and the scores spread (small biases).
+		scale := 0.05
+		if len(sh) == 2 {
+			mult := 1.0
+			switch {
+			case strings.Contains(n, "attention_c"):
+				mult = 20
+			case strings.Contains(n, "attention_"):
+				mult = 5
+			case strings.HasPrefix(n, "attention_net."):
+				mult = 8
+			}
+			scale = mult / math.Sqrt(float64(sh[1]))
+		}
+		set.Add(weights.FromFloat32(n, sh, formula(weights.NumElements(sh), k0+k, scale)))
+	}
+	return set
+}
+
+// TestFullSizeMatchesTorch runs the reference-size classification head
+// (768 → 512 projection, 512 → 256 → 256, LayerNorm, attention 128, pos_weight
+// 2.5) on two bags of 5 and 2 clips (padded to 5), with formula weights
+// both sides compute, against torch: attention, prediction and loss within
+// 1e-5, and every parameter's gradient by its sum, sum of squares and
+// largest magnitude (the two smallest gradients in full).
+func TestFullSizeMatchesTorch(t *testing.T) {
+	g := load(t)
+	cfg := ClassificationConfig(1)
+	store := model.NewStore()
+	head := store.RootScope().In("classifier_head")
+	proj := store.RootScope().In("video_proj")
+	if err := LoadInto(head, cfg, formulaSet(cfg.Specs(), 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := LoadProjection(proj, 768, 512, formulaSet(ProjectionSpecs(768, 512), 0)); err != nil {
+		t.Fatal(err)
+	}
+	x := tensors.FromFlatDataAndDimensions(formula(2*5*768, 99, 1), 2, 5, 768)
+	mask := tensors.FromFlatDataAndDimensions([]float32{1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, 2, 5)
+	target := tensors.FromFlatDataAndDimensions([]float32{1, 0}, 2, 1)
+	specs := append([]weights.Spec(nil), cfg.Specs()...)
+	outs, err := model.CallOnceN(gomlxtest.Backend(t), store, func(_ *model.Scope, x, m, y *graph.Node) []*graph.Node {
+		emb := graph.Reshape(Project(proj, graph.Reshape(x, 10, 768), 512), 2, 5, 512)
+		o := MIL(head, cfg, emb, m)
+		loss := BCEWithLogits(o.Logits, y, graph.Const(x.Graph(), []float32{2.5}), nil)
+		res := []*graph.Node{o.Attention, o.Prediction, loss}
+		var vars []*graph.Node
+		for _, s := range specs {
+			vars = append(vars, store.GetVariable(ParamPath(head, s.Name)).NodeValue(x.Graph()))
+		}
+		vars = append(vars, store.GetVariable(ParamPath(proj, "weight")).NodeValue(x.Graph()),
+			store.GetVariable(ParamPath(proj, "bias")).NodeValue(x.Graph()))
+		return append(res, graph.Gradient(loss, vars...)...)
+	}, x, mask, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := func(i int) []float32 { return tensors.MustCopyFlatData[float32](outs[i]) }
+	gomlxtest.AssertClose(t, "attention", flat(0), f32(t, g, "full.attention"), 1e-5, 1e-5)
+	gomlxtest.AssertClose(t, "prediction", flat(1), f32(t, g, "full.pred"), 1e-5, 1e-5)
+	gomlxtest.AssertClose(t, "loss", flat(2), f32(t, g, "full.loss"), 1e-5, 1e-5)
+	names := make([]string, 0, len(specs)+2)
+	for _, s := range specs {
+		names = append(names, s.Name)
+	}
+	names = append(names, "proj.weight", "proj.bias")
+	for i, n := range names {
+		grad := flat(3 + i)
+		var sum, sq, mx float64
+		for _, v := range grad {
+			sum += float64(v)
+			sq += float64(v) * float64(v)
+			mx = max(mx, math.Abs(float64(v)))
+		}
+		want, err := g.Tensors["full.gradstat."+n].Float32()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tol := 1e-5 * max(float64(want[2]), 1e-3) * math.Sqrt(float64(len(grad)))
+		t.Logf("grad %s: sum %.6g (torch %.6g), Σg² %.6g (%.6g), max %.6g (%.6g)", n, sum, want[0], sq, want[1], mx, want[2])
+		if math.Abs(sum-float64(want[0])) > tol || math.Abs(sq-float64(want[1])) > 1e-4*float64(want[1])+1e-12 ||
+			math.Abs(mx-float64(want[2])) > 1e-4*float64(want[2])+1e-9 {
+			t.Errorf("grad %s differs from torch (sum tolerance %.3g)", n, tol)
+		}
+		if full, ok := g.Tensors["full.grad."+n]; ok {
+			w, _ := full.Float32()
+			gomlxtest.AssertClose(t, "grad "+n, grad, w, 1e-5*max(float64(want[2]), 1e-3), 0)
+		}
+	}
+}

@@ -19,6 +19,7 @@ Per case c in {reg, cls}: c.param.<name>, c.proj.weight/bias, c.input [B,N,24] (
 c.pos_weight (cls), activations c.out.{hidden1,features,scores,attention,pooled,logits,pred} (padded layout, zeros on
 padding), c.loss (mean over bags), c.grad.<name> and c.grad.proj.{weight,bias}.
 """
+import math
 import os
 import sys
 
@@ -144,5 +145,56 @@ for case, c, ln, reg, seed in [('reg', 1, False, True, 1), ('cls', 2, True, Fals
     for name, p in proj.named_parameters():
         out[f'{case}.proj.{name}'] = p.detach()
         out[f'{case}.grad.proj.{name}'] = p.grad
+
+# Full-size case (768 -> 512 -> 256 -> 256 -> 128 -> 1, LayerNorm, classification): weights and inputs come from a
+# formula both languages evaluate (integer phase, float64 sin of an angle in [0, 2pi), rounded to float32) so the fixture needs no weight tensors.
+def formula(shape, k, scale):
+    n = 1
+    for d in shape:
+        n *= d
+    u = (torch.arange(1, n + 1, dtype=torch.int64) * (2 * k + 7) * 7919) % 10007  # exact integers
+    return (scale * torch.sin(u.double() * (2 * math.pi / 10007))).to(torch.float32).reshape(shape)
+
+
+def set_formula(module, k0):
+    with torch.no_grad():
+        for k, (name, p) in enumerate(sorted(module.named_parameters())):
+            # Weights scaled so instances stay distinct and the scores spread (small biases).
+            if p.dim() == 1:
+                scale = 0.05
+            else:
+                mult = 20.0 if 'attention_c' in name else 5.0 if 'attention_' in name else \
+                    8.0 if name.startswith('attention_net.') else 1.0
+                scale = mult / math.sqrt(p.shape[-1])
+            p.copy_(formula(tuple(p.shape), k0 + k, scale))
+
+
+D, H, A = 512, 256, 128
+projF = nn.Linear(768, 512)
+headF = Head(1, True, False).eval()
+set_formula(projF, 0)
+set_formula(headF, 10)
+featsF = formula((2, 5, 768), 99, 1.0)
+sizesF = [5, 2]
+targetF = torch.tensor([[1.0], [0.0]])
+lossF = nn.BCEWithLogitsLoss(pos_weight=torch.tensor([2.5]))
+total = 0
+attF = torch.zeros(2, 5)
+predF = torch.zeros(2, 1)
+for b, n in enumerate(sizesF):
+    acts = headF(F.normalize(projF(featsF[b, :n]), dim=1))
+    attF[b, :n] = acts['attention'].detach()
+    predF[b] = acts['pred'].detach()
+    total = total + lossF(acts['logits'][None], targetF[b][None])
+lf = total / 2
+lf.backward()
+out['full.attention'], out['full.pred'], out['full.loss'] = attF, predF, lf.detach().reshape(1)
+for prefix, mod in [('', headF), ('proj.', projF)]:
+    for name, p in mod.named_parameters():
+        g = p.grad.double()
+        out[f'full.gradstat.{prefix}{name}'] = torch.tensor([g.sum(), (g * g).sum(), g.abs().max()], dtype=torch.float64)
+out['full.grad.classifier_head.fc.0.weight'] = headF.classifier_head.fc[0].weight.grad
+out['full.grad.attention_net.6.attention_c.weight'] = headF.attention_net[6].attention_c.weight.grad
+
 st_io.save(sys.argv[1], out, {'torch': torch.__version__, 'sizes': ','.join(map(str, SIZES))})
 print('wrote', sys.argv[1], os.path.getsize(sys.argv[1]), 'bytes')
