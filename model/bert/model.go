@@ -3,6 +3,7 @@ package bert
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -88,7 +89,20 @@ func (b *builder) normalInit() model.VariableInitializer {
 func (b *builder) dense(x *Node, name string, frozen bool, in, out int, act activation.Type) *Node {
 	w := b.param(name+".weight", frozen, b.normalInit(), out, in)
 	bias := b.param(name+".bias", frozen, initializer.Zero, out)
-	return nn.Dense(x, w, bias, compute.DenseLayoutInputOutputs, act)
+	return denseWithBiasRow(x, w, bias, act)
+}
+
+// denseWithBiasRow computes act(x·w + bias) as [x, 1]·[w; bias]: one
+// product with the bias as an extra contracting row. On the pure-Go backend
+// the two concatenations (block copies) cost less than adding the bias to
+// the output element by element.
+func denseWithBiasRow(x, w, bias *Node, act activation.Type) *Node {
+	dims := slices.Clone(x.Shape().Dimensions)
+	dims[len(dims)-1] = 1
+	ones := Ones(x.Graph(), shapes.Make(x.DType(), dims...))
+	xa := Concatenate([]*Node{x, ones}, -1)
+	wa := Concatenate([]*Node{w, InsertAxes(bias, 0)}, 0)
+	return nn.Dense(xa, wa, nil, compute.DenseLayoutInputOutputs, act)
 }
 
 func (b *builder) layerNorm(x *Node, name string, frozen bool) *Node {
@@ -139,10 +153,12 @@ func Encode(scope *model.Scope, cfg Config, ids, tokenTypes, mask *Node) *Output
 	out.Mask = maskF
 	// HF's extended attention mask: (1 − mask)·finfo(float32).min, added to
 	// the scores of every head and query.
-	// It is broadcast once to [B, heads, L, L] here, so that every layer
-	// adds it without broadcasting (much faster on the pure-Go backend).
+	// It is broadcast once to [heads·B, L, L] (head-major, as the attention
+	// lays out its batch) here, so that every layer adds it without
+	// broadcasting (much faster on the pure-Go backend).
 	ext := MulScalar(OneMinus(maskF), -math.MaxFloat32)
-	ext = BroadcastToDims(Reshape(ext, batch, 1, 1, seq), batch, cfg.Heads, seq, seq)
+	ext = BroadcastToDims(Reshape(ext, 1, batch, 1, seq), cfg.Heads, batch, seq, seq)
+	ext = Reshape(ext, cfg.Heads*batch, seq, seq)
 
 	h := b.embeddings(ids, tokenTypes)
 	if cfg.Freeze.Embeddings && cfg.Freeze.Layers == 0 {
@@ -194,7 +210,7 @@ func (b *builder) embeddings(ids, tokenTypes *Node) *Node {
 }
 
 // layer is one BertLayer (post-LN): self-attention, then the FFN. ext is
-// the additive mask broadcast to [B, heads, L, L].
+// the additive mask broadcast to [heads·B, L, L].
 //
 // The graph is one chain — a single fused q|k|v product, no parallel
 // matrix products — on purpose: the pure-Go backend (compute v0.1.2) can
@@ -221,18 +237,31 @@ func (b *builder) layer(i int, x, ext *Node) *Node {
 		}
 		kernels, biases = append(kernels, w), append(biases, bias)
 	}
-	qkv := nn.Dense(x, Concatenate(kernels, 1), Concatenate(biases, 0), compute.DenseLayoutInputOutputs) // [B, L, 3H]
-	// → [3, B·heads, L, hd]: one transpose for the three.
-	qkv = Reshape(TransposeAllAxes(Reshape(qkv, batch, seq, 3, nh, hd), 2, 0, 3, 1, 4), 3, batch*nh, seq, hd)
-	part := func(j int) *Node { return Reshape(Slice(qkv, AxisElem(j)), batch*nh, seq, hd) }
-	q, k, v := part(0), part(1), part(2)
+	qkv := denseWithBiasRow(x, Concatenate(kernels, 1), Concatenate(biases, 0), activation.TypeNone) // [B, L, 3H]
+	// Heads to the batch axis, head-major: [heads·B, L, hd] for q, k and v,
+	// by column slices and block concatenation (cheaper than a transpose on
+	// the pure-Go backend).
+	heads := func(j int) *Node {
+		parts := make([]*Node, nh)
+		for hh := range nh {
+			start := (j*nh + hh) * hd
+			parts[hh] = Slice(qkv, AxisRange(), AxisRange(), AxisRange(start, start+hd))
+		}
+		return Concatenate(parts, 0)
+	}
+	q, k, v := heads(0), heads(1), heads(2)
 
-	scores := DotGeneral(q, []int{2}, []int{0}, k, []int{2}, []int{0}) // [B·heads, L, L]
-	scores = Add(Reshape(scores, batch, nh, seq, seq), ext)
+	scores := DotGeneral(q, []int{2}, []int{0}, k, []int{2}, []int{0}) // [heads·B, L, L]
+	scores = Add(scores, ext)
 	probs := Softmax(scores, -1)
 	probs = b.dropout(probs, c.AttentionDropout)
-	ctx := DotGeneral(Reshape(probs, batch*nh, seq, seq), []int{2}, []int{0}, v, []int{1}, []int{0}) // [B·heads, L, hd]
-	ctx = Reshape(TransposeAllAxes(Reshape(ctx, batch, nh, seq, hd), 0, 2, 1, 3), batch, seq, h)
+	ctx := DotGeneral(probs, []int{2}, []int{0}, v, []int{1}, []int{0}) // [heads·B, L, hd]
+	// Back to [B, L, H] with feature index head·hd + e, as HF's context layer.
+	parts := make([]*Node, nh)
+	for hh := range nh {
+		parts[hh] = Slice(ctx, AxisRange(hh*batch, (hh+1)*batch))
+	}
+	ctx = Concatenate(parts, -1)
 
 	a := b.dense(ctx, p+"attention.output.dense", frozen, h, h, activation.TypeNone)
 	a = b.layerNorm(Add(b.dropout(a, c.HiddenDropout), x), p+"attention.output.LayerNorm", frozen)
