@@ -300,13 +300,8 @@ func (r *runner) processUnit(ctx context.Context, u Unit) []*Entry {
 			e.Error = fmt.Sprintf("the same study (AccessionNumber, else StudyInstanceUID) was written from unit %s; not written twice", other)
 			continue
 		}
-		path := filepath.Join(r.cfg.Out, e.Output)
-		if err := store.Write(path, e.study); err != nil {
-			e.Status, e.Error = StatusFailed, err.Error()
-			continue
-		}
+		sum, err := store.WriteSum(filepath.Join(r.cfg.Out, e.Output), e.study)
 		e.study = nil
-		sum, err := fileSHA256(path)
 		if err != nil {
 			e.Status, e.Error = StatusFailed, err.Error()
 			continue

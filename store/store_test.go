@@ -399,3 +399,15 @@ func fmtInt(n int) string {
 	}
 	return string(b)
 }
+
+func TestWriteSumMatchesFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a", "b.h5")
+	sum, err := WriteSum(p, testStudy(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != sum {
+		t.Fatalf("WriteSum %s, file %x", sum, h)
+	}
+}

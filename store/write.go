@@ -1,7 +1,9 @@
 package store
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -34,14 +36,21 @@ func StudyPath(root, site, patient, study string) (string, error) {
 // float32 views as float32 (the reference toolkit's raw-intensity format).
 // Views are written in canonical order.
 func Write(path string, s *cine.Study) error {
+	_, err := WriteSum(path, s)
+	return err
+}
+
+// WriteSum is Write that also returns the hex sha256 of the file's bytes,
+// computed while writing (no second read).
+func WriteSum(path string, s *cine.Study) (string, error) {
 	names := s.ViewNames()
 	if len(names) == 0 {
-		return fmt.Errorf("store: write %s: study %q has no views", path, s.Key)
+		return "", fmt.Errorf("store: write %s: study %q has no views", path, s.Key)
 	}
 	for _, name := range names {
 		v := s.Views[name]
 		if err := checkWritable(name, v); err != nil {
-			return fmt.Errorf("store: write %s: %w", path, err)
+			return "", fmt.Errorf("store: write %s: %w", path, err)
 		}
 	}
 	ds := make([]hdf5.DatasetSpec, 0, len(names))
@@ -69,11 +78,12 @@ func Write(path string, s *cine.Study) error {
 		}
 		ds = append(ds, spec)
 	}
-	err := fsutil.WriteAtomic(path, func(tmp string) error { return hdf5.WriteFile(tmp, ds) })
+	h := sha256.New()
+	err := fsutil.WriteAtomic(path, func(tmp string) error { return hdf5.WriteFileHash(tmp, ds, h) })
 	if err != nil {
-		return fmt.Errorf("store: write %s: %w", path, err)
+		return "", fmt.Errorf("store: write %s: %w", path, err)
 	}
-	return nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func checkWritable(name cine.View, v *cine.Video) error {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"sort"
@@ -301,11 +302,21 @@ func le64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(b
 
 // WriteFile writes datasets to the named file.
 func WriteFile(name string, datasets []DatasetSpec) error {
+	return WriteFileHash(name, datasets, nil)
+}
+
+// WriteFileHash is WriteFile that also feeds every byte written to h (when
+// not nil), so a caller gets the file's checksum without reading it back.
+func WriteFileHash(name string, datasets []DatasetSpec, h hash.Hash) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if err := Write(f, datasets); err != nil {
+	var w io.Writer = f
+	if h != nil {
+		w = io.MultiWriter(f, h)
+	}
+	if err := Write(w, datasets); err != nil {
 		f.Close()
 		return err
 	}
