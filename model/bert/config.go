@@ -36,8 +36,10 @@ type Config struct {
 
 // Freeze names the parameters that do not train. Frozen variables are
 // created non-trainable (GoMLX optimisers then give them neither an update
-// nor optimiser state), and the graph stops the gradient at the output of
-// the last frozen stage, so no backward work is done below it.
+// nor optimiser state). With the embeddings frozen, the graph also stops
+// the gradient at the output of the last frozen stage, so no backward work
+// is done below it; with trainable embeddings under frozen layers the
+// gradient flows through those layers to the embeddings.
 type Freeze struct {
 	// Embeddings freezes the three embedding tables and their LayerNorm.
 	Embeddings bool

@@ -160,14 +160,21 @@ func Encode(scope *model.Scope, cfg Config, ids, tokenTypes, mask *Node) *Output
 	ext = BroadcastToDims(Reshape(ext, 1, batch, 1, seq), cfg.Heads, batch, seq, seq)
 	ext = Reshape(ext, cfg.Heads*batch, seq, seq)
 
+	// With the embeddings frozen, nothing below the last frozen stage
+	// trains, so the gradient stops there (no backward work below it). With
+	// trainable embeddings under frozen layers, it must flow through them.
+	stopAt := -2 // no stop
+	if cfg.Freeze.Embeddings {
+		stopAt = cfg.Freeze.Layers - 1 // -1: after the embeddings
+	}
 	h := b.embeddings(ids, tokenTypes)
-	if cfg.Freeze.Embeddings && cfg.Freeze.Layers == 0 {
+	if stopAt == -1 {
 		h = StopGradient(h)
 	}
 	out.Hidden = append(out.Hidden, h)
 	for i := range cfg.Layers {
 		h = b.layer(i, h, ext)
-		if i == cfg.Freeze.Layers-1 {
+		if i == stopAt {
 			h = StopGradient(h)
 		}
 		out.Hidden = append(out.Hidden, h)

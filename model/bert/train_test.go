@@ -132,38 +132,51 @@ func isFrozen(f Freeze, name string) bool {
 }
 
 // TestFreezeGradients: with the embeddings and layer 0 frozen, the frozen
-// parameters get an all-zero gradient (the graph stops it), and the others
-// keep exactly torch's gradients.
+// parameters get an all-zero gradient (the graph stops it below layer 1)
+// and the others keep exactly torch's gradients. With only layer 0 frozen,
+// the gradient still flows through it to the trainable embeddings.
 func TestFreezeGradients(t *testing.T) {
 	golden := mustLoad(t, tinyGolden)
-	cfg := Tiny()
-	cfg.Freeze = Freeze{Embeddings: true, Layers: 1}
-	got := gradients(t, cfg)
-	for _, s := range cfg.Specs() {
-		if isFrozen(cfg.Freeze, s.Name) {
-			if m := maxAbs(got[s.Name]); m != 0 {
-				t.Errorf("frozen %s has gradient max %g", s.Name, m)
+	for _, f := range []Freeze{{Embeddings: true, Layers: 1}, {Embeddings: false, Layers: 1}, {Embeddings: true}} {
+		cfg := Tiny()
+		cfg.Freeze = f
+		got := gradients(t, cfg)
+		for _, s := range cfg.Specs() {
+			if f.Embeddings && isFrozen(cfg.Freeze, s.Name) {
+				if m := maxAbs(got[s.Name]); m != 0 {
+					t.Errorf("%+v: frozen %s has gradient max %g", f, s.Name, m)
+				}
+				continue
 			}
-			continue
-		}
-		want := f32(t, golden, "grad."+s.Name)
-		if keyBiasVanishes(t, s.Name, got[s.Name], want, 1) {
-			continue
-		}
-		if d := gomlxtest.Compare(got[s.Name], want); d.MaxAbs > 1e-4*maxAbs(want) {
-			t.Errorf("grad %s with freezing: %s", s.Name, d)
+			want := f32(t, golden, "grad."+s.Name)
+			if keyBiasVanishes(t, s.Name, got[s.Name], want, 1) {
+				continue
+			}
+			if d := gomlxtest.Compare(got[s.Name], want); d.MaxAbs > 1e-4*maxAbs(want) {
+				t.Errorf("%+v: grad %s: %s", f, s.Name, d)
+			}
 		}
 	}
 }
 
 // TestFreezeTrainingStep runs one AdamW step (dropout active) with the
-// paper-style freezing applied to the tiny model (embeddings + layer 0):
+// paper-style freezing applied to the tiny model (embeddings + layer 0; and
+// layer 0 alone under trainable embeddings):
 // frozen weights stay bit-identical and have no optimiser state; every
 // trainable weight moves and has its two Adam moments.
 func TestFreezeTrainingStep(t *testing.T) {
+	for _, c := range []struct {
+		f               Freeze
+		frozen, trained int
+	}{{Freeze{Embeddings: true, Layers: 1}, 5 + 16, 16 + 2}, {Freeze{Layers: 1}, 16, 5 + 16 + 2}} {
+		t.Run(fmt.Sprintf("%+v", c.f), func(t *testing.T) { testFreezeTrainingStep(t, c.f, c.frozen, c.trained) })
+	}
+}
+
+func testFreezeTrainingStep(t *testing.T, f Freeze, wantFrozen, wantTrained int) {
 	golden := mustLoad(t, tinyGolden)
 	cfg := Tiny()
-	cfg.Freeze = Freeze{Embeddings: true, Layers: 1}
+	cfg.Freeze = f
 	store := model.NewStore()
 	scope := store.RootScope().In("bert")
 	before := tinyCanonical(t)
@@ -218,8 +231,8 @@ func TestFreezeTrainingStep(t *testing.T) {
 			t.Errorf("trainable %s: %d values changed, %d optimiser moments (want > 0 and 2)", s.Name, changed, m)
 		}
 	}
-	if nFrozen != 5+16 || nTrained != 16+2 {
-		t.Errorf("%d frozen and %d trainable tensors, want 21 and 18", nFrozen, nTrained)
+	if nFrozen != wantFrozen || nTrained != wantTrained {
+		t.Errorf("%d frozen and %d trainable tensors, want %d and %d", nFrozen, nTrained, wantFrozen, wantTrained)
 	}
 	// Every BERT variable's trainable flag follows the freeze.
 	frozenByPath := map[string]bool{}
