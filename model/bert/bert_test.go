@@ -144,6 +144,18 @@ func TestEncoderForward(t *testing.T) {
 	}
 	check(t, golden, "hidden_states.02", res32.Last, 1e-5)
 
+	// A boolean mask means the same as the integer one.
+	m64 := tensors.MustCopyFlatData[int64](in.Mask)
+	mb := make([]bool, len(m64))
+	for i, v := range m64 {
+		mb[i] = v == 1
+	}
+	resBool, err := enc.Forward(Inputs{IDs: in.IDs, TokenTypes: in.TokenTypes, Mask: tensors.FromFlatDataAndDimensions(mb, in.Mask.Shape().Dimensions...)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, golden, "hidden_states.02", resBool.Last, 1e-5)
+
 	dims := in.IDs.Shape().Dimensions
 	ones := make([]float32, dims[0]*dims[1])
 	for i := range ones {
@@ -393,3 +405,37 @@ func TestBertBaseShape(t *testing.T) {
 }
 
 func tensorsF32(x *tensors.Tensor) []float32 { return tensors.MustCopyFlatData[float32](x) }
+
+// TestNoPooler: a file without the pooler (HF BertForMaskedLM) loads with
+// NoPooler, gives the same hidden states and no pooled output; without
+// NoPooler the error says what to do.
+func TestNoPooler(t *testing.T) {
+	set, err := tinyCanonical(t).Rename(func(n string) (string, bool) { return n, !strings.HasPrefix(n, "pooler.") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewEncoder(gomlxtest.Backend(t), Tiny(), set); err == nil || !strings.Contains(err.Error(), "set Config.NoPooler") {
+		t.Errorf("missing pooler: %v", err)
+	}
+	cfg := Tiny()
+	cfg.NoPooler = true
+	enc, err := NewEncoder(gomlxtest.Backend(t), cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := mustLoad(t, tinyGolden)
+	res, err := enc.Forward(goldenInputs(t, golden), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, golden, "hidden_states.02", res.Last, 1e-5)
+	if res.Pooled != nil {
+		t.Error("pooled output from a model without a pooler")
+	}
+	if _, err := enc.Pool(res, nil, PoolPooler); err == nil {
+		t.Error("pooler pooling accepted without a pooler")
+	}
+	if c, err := Convert(Tiny(), set); err != nil || c.HasPooler() {
+		t.Errorf("Convert without pooler: %v", err)
+	}
+}

@@ -1,8 +1,10 @@
 package bert
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/compute"
@@ -22,6 +24,11 @@ func LoadInto(scope *model.Scope, cfg Config, set *weights.Set) error {
 		return err
 	}
 	if err := weights.Check(cfg.Specs(), set); err != nil {
+		var mm *weights.MismatchError
+		if errors.As(err, &mm) && !cfg.NoPooler && len(mm.Missing) == 2 && len(mm.Unexpected)+len(mm.Misshaped) == 0 &&
+			strings.HasPrefix(mm.Missing[0], "pooler.") && strings.HasPrefix(mm.Missing[1], "pooler.") {
+			return fmt.Errorf("bert %s: %w\n(the file has no pooler, as Hugging Face saves BertForMaskedLM: set Config.NoPooler)", cfg.Name, err)
+		}
 		return fmt.Errorf("bert %s: %w", cfg.Name, err)
 	}
 	for _, s := range cfg.Specs() {

@@ -58,7 +58,11 @@ func ForwardFiles(backend compute.Backend, req ForwardRequest) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := NewEncoder(backend, req.Config, c.Set)
+	cfg := req.Config
+	if !c.HasPooler() {
+		cfg.NoPooler = true // e.g. a BertForMaskedLM file: no pooler_output then
+	}
+	enc, err := NewEncoder(backend, cfg, c.Set)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Weights, err)
 	}
@@ -217,10 +221,16 @@ func Describe(s *weights.Set) string {
 // Convert extracts the BERT from a weight set in any supported layout
 // ([ToCanonical], prefix detected) and checks it against cfg: the result
 // has exactly cfg's tensors under Hugging Face BertModel names.
+//
+// A file without the pooler (BertForMaskedLM is saved without one) is
+// accepted as cfg with NoPooler.
 func Convert(cfg Config, src *weights.Set) (*Canonical, error) {
 	c, err := ToCanonical(src, "", true)
 	if err != nil {
 		return nil, err
+	}
+	if !c.HasPooler() {
+		cfg.NoPooler = true
 	}
 	if err := weights.Check(cfg.Specs(), c.Set); err != nil {
 		return nil, fmt.Errorf("bert %s: %w", cfg.Name, err)

@@ -99,6 +99,14 @@ func ToCanonical(s *weights.Set, prefix string, auto bool) (*Canonical, error) {
 	return c, nil
 }
 
+// HasPooler reports whether the set holds the pooler (pooler.dense.*).
+// Hugging Face saves BertForMaskedLM without it (add_pooling_layer=False).
+func (c *Canonical) HasPooler() bool {
+	_, w := c.Set.Tensors["pooler.dense.weight"]
+	_, b := c.Set.Tensors["pooler.dense.bias"]
+	return w || b
+}
+
 func sample(names []string) string {
 	if len(names) > 3 {
 		return strings.Join(names[:3], ", ") + ", …"
