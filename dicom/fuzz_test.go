@@ -12,7 +12,9 @@ import (
 //
 //	go test ./dicom -run '^$' -fuzz '^FuzzParseDecode$' -fuzztime 5m -parallel 1
 //
-// Crashers are kept in testdata/fuzz/<target>/ as regression tests.
+// testdata/fuzz/<target>/ holds a small corpus (inputs under 6 KB that the
+// fuzzer found interesting, run as regression tests by plain go test); any
+// crasher goes there too.
 
 // seedFiles returns the DICOM files used as seeds (fixtures, shared data).
 func seedFiles(f *testing.F) [][]byte {
