@@ -52,7 +52,7 @@ type Freeze struct {
 // layers 1–6 frozen. The embeddings are frozen as well, as in ConVIRT, the
 // code base the authors' model factory derives from (the pre-training code
 // is unreleased, so this part is an inference).
-var PaperFreeze = Freeze{Embeddings: true, Layers: 6}
+func PaperFreeze() Freeze { return Freeze{Embeddings: true, Layers: 6} }
 
 // Names of the presets, as used by the command line (--arch).
 const (
