@@ -5,42 +5,17 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/okieraised/gonii"
-
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/internal/testenv"
 )
 
-// readNIfTI reads a NIfTI file with gonii into a cine.Volume.
+// readNIfTI reads a NIfTI file into a cine.Volume.
 func readNIfTI(t testing.TB, path string) *cine.Volume {
 	t.Helper()
-	rd, err := gonii.NewNiiReader(gonii.WithReadImageFile(path), gonii.WithReadRetainHeader(true))
+	v, err := cine.ReadNIfTI(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rd.Parse(); err != nil {
-		t.Fatal(err)
-	}
-	img := rd.GetNiiData()
-	vox := img.GetVoxels()
-	v := &cine.Volume{NX: int(vox.GetDimX()), NY: int(vox.GetDimY()), NZ: int(vox.GetDimZ()), NT: max(1, int(vox.GetDimT()))}
-	v.Data = make([]float32, 0, vox.Len())
-	for _, x := range vox.GetDataset() {
-		v.Data = append(v.Data, float32(x))
-	}
-	for i := 0; i < 3; i++ {
-		v.Pixdim[i] = img.PixDim[i+1]
-	}
-	m := img.GetStoXYZMat()
-	if img.GetSFormCode()[0] == '0' {
-		m = img.GetQtoXYZMat()
-	}
-	for r := 0; r < 3; r++ {
-		for c := 0; c < 4; c++ {
-			v.Affine[r][c] = m.M[r][c]
-		}
-	}
-	v.HasAffine = img.GetSFormCode()[0] != '0' || img.GetQFormCode()[0] != '0'
 	return v
 }
 

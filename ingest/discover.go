@@ -134,6 +134,16 @@ func discoverDir(dir, root string) ([]Unit, error) {
 		return []Unit{{Kind: UnitNIfTI, Path: dir, Root: root}}, nil
 	}
 	var out []Unit
+	// NIfTI folders among the sub-folders are units of their own.
+	rest := subdirs[:0:0]
+	for _, d := range subdirs {
+		if isNIfTIDir(listFiles(d)) {
+			out = append(out, Unit{Kind: UnitNIfTI, Path: d, Root: root})
+		} else {
+			rest = append(rest, d)
+		}
+	}
+	subdirs = rest
 	var loose []string
 	for _, f := range files {
 		if isArchive(f) {
@@ -149,7 +159,7 @@ func discoverDir(dir, root string) ([]Unit, error) {
 			break
 		}
 	}
-	if allLeaves && len(subdirs) > 0 || len(subdirs) == 0 && len(loose) > 0 {
+	if allLeaves && len(subdirs) > 0 && hasDICOMBelow(subdirs) || len(subdirs) == 0 && len(loose) > 0 {
 		return append(out, Unit{Kind: UnitFolder, Path: dir, Root: root}), nil
 	}
 	if len(loose) > 0 {
@@ -163,6 +173,34 @@ func discoverDir(dir, root string) ([]Unit, error) {
 		out = append(out, u...)
 	}
 	return out, nil
+}
+
+// listFiles lists the regular files directly in dir.
+func listFiles(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
+}
+
+// hasDICOMBelow reports whether any of the (leaf) folders holds a file that
+// looks like DICOM, so folders of other data are not taken for a study.
+func hasDICOMBelow(dirs []string) bool {
+	for _, d := range dirs {
+		for _, f := range listFiles(d) {
+			if maybeDICOM(f) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasSubdir(dir string) bool {

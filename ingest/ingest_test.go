@@ -569,3 +569,28 @@ func TestClassifyPlaneSunnybrookNormal(t *testing.T) {
 		t.Errorf("perpendicular plane → %s (%.0f°)", v, theta)
 	}
 }
+
+// TestIngestACDC: an ACDC NIfTI folder becomes a SAX view (7 slices × 12
+// frames for patient090), its Info.cfg group a label column, and the folder
+// name (the patient identifier) appears nowhere.
+func TestIngestACDC(t *testing.T) {
+	acdc := testenv.SharedData(t, "acdc")
+	out := filepath.Join(t.TempDir(), "store")
+	sum := run(t, testConfig(out, acdc), nil)
+	if sum.OK != 1 || sum.Failed != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	es := readEntries(t, out)
+	if len(es) != 1 || len(es[0].Views) != 1 {
+		t.Fatalf("entries %+v", es)
+	}
+	v := es[0].Views[0]
+	if v.View != cine.ViewSAX || v.Slices != 7 || v.Shape[1] != 84 || v.Shape[2] != 154 || v.Shape[3] != 224 {
+		t.Errorf("view %+v", v)
+	}
+	idx, _ := os.ReadFile(filepath.Join(out, "index.csv"))
+	if !strings.Contains(string(idx), "acdc_group") || !strings.Contains(string(idx), ",RV") {
+		t.Errorf("index.csv:\n%s", idx)
+	}
+	scanForPHI(t, filepath.Dir(out), []string{"patient090", acdc}, []string{out + ".salt"})
+}

@@ -138,6 +138,17 @@ func (r *runner) writeIndex(all []*Entry) (string, error) {
 		idx.Columns = append(idx.Columns, labelCols...)
 	}
 	written := byStudyID(all)
+	// Labels carried by the inputs themselves (ACDC Info.cfg).
+	var inputCols []string
+	for _, e := range written {
+		for k := range e.Labels {
+			if !contains(inputCols, k) && !contains(labelCols, k) {
+				inputCols = append(inputCols, k)
+			}
+		}
+	}
+	sort.Strings(inputCols)
+	idx.Columns = append(idx.Columns, inputCols...)
 	ids := make([]string, 0, len(written))
 	for id := range written {
 		ids = append(ids, id)
@@ -147,6 +158,9 @@ func (r *runner) writeIndex(all []*Entry) (string, error) {
 	for _, id := range ids {
 		e := written[id]
 		row := store.IndexRow{ParentFolder: filepath.Dir(filepath.ToSlash(e.Output)), Accession: filepath.Base(e.Output), Values: map[string]string{}}
+		for _, c := range inputCols {
+			row.Values[c] = e.Labels[c]
+		}
 		if l, ok := labels[id]; ok {
 			matched++
 			for _, c := range labelCols {

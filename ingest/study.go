@@ -35,21 +35,23 @@ type Entry struct {
 	StudyID string `json:"study_id,omitempty"` // pseudonym of the AccessionNumber (or StudyInstanceUID)
 	Patient string `json:"patient_id,omitempty"`
 	// Key is the reference loader's study key, <site>_<patient>-<study>.h5.
-	Key        string          `json:"key,omitempty"`
-	Output     string          `json:"output,omitempty"` // relative to the store root
-	Status     string          `json:"status"`
-	Error      string          `json:"error,omitempty"`
-	Views      []ViewEntry     `json:"views,omitempty"`
-	Series     []SeriesEntry   `json:"series,omitempty"`
-	BadFiles   []FileProblem   `json:"bad_files,omitempty"`
-	Skipped    int             `json:"non_dicom_files,omitempty"`
-	FileSHA256 string          `json:"file_sha256,omitempty"`
-	Seconds    float64         `json:"seconds"`
-	Time       string          `json:"time"`
-	Duplicates []string        `json:"duplicate_of,omitempty"`
-	identity   *studyIdentity  // not serialised: for the crosswalk
-	study      *cine.Study     // not serialised: written by the collector
-	unitDone   *unitCompletion // not serialised
+	Key        string        `json:"key,omitempty"`
+	Output     string        `json:"output,omitempty"` // relative to the store root
+	Status     string        `json:"status"`
+	Error      string        `json:"error,omitempty"`
+	Views      []ViewEntry   `json:"views,omitempty"`
+	Series     []SeriesEntry `json:"series,omitempty"`
+	BadFiles   []FileProblem `json:"bad_files,omitempty"`
+	Skipped    int           `json:"non_dicom_files,omitempty"`
+	FileSHA256 string        `json:"file_sha256,omitempty"`
+	// Labels found in the input itself (ACDC's Info.cfg group), joined into index.csv.
+	Labels     map[string]string `json:"labels,omitempty"`
+	Seconds    float64           `json:"seconds"`
+	Time       string            `json:"time"`
+	Duplicates []string          `json:"duplicate_of,omitempty"`
+	identity   *studyIdentity    // not serialised: for the crosswalk
+	study      *cine.Study       // not serialised: written by the collector
+	unitDone   *unitCompletion   // not serialised
 }
 
 // ViewEntry describes one written view.
@@ -331,19 +333,10 @@ func (r *runner) buildVideo(s *cine.Series) (*cine.Video, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := r.cfg.Channels
 	if raw {
-		if c > 1 {
-			n := v.F * v.H * v.W
-			fl := make([]float32, c*n)
-			for ch := 0; ch < c; ch++ {
-				copy(fl[ch*n:], v.Float[:n])
-			}
-			v.Float, v.C = fl, c
-		}
-		return v, nil
+		return replicate(v, r.cfg.Channels), nil
 	}
-	return windowToUint8(v, c, r.cfg.WindowPercentiles), nil
+	return windowToUint8(v, r.cfg.Channels, r.cfg.WindowPercentiles), nil
 }
 
 // windowToUint8 maps a float video linearly from its [p_lo, p_hi]
