@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"math"
 	"path/filepath"
 	"strings"
@@ -35,22 +36,27 @@ func StudyPath(root, site, patient, study string) (string, error) {
 // cine.Video.Validate; uint8 views are written as uint8 (the store format),
 // float32 views as float32 (the reference toolkit's raw-intensity format).
 // Views are written in canonical order.
-func Write(path string, s *cine.Study) error {
-	_, err := WriteSum(path, s)
-	return err
-}
+func Write(path string, s *cine.Study) error { return write(path, s, nil) }
 
 // WriteSum is Write that also returns the hex sha256 of the file's bytes,
 // computed while writing (no second read).
 func WriteSum(path string, s *cine.Study) (string, error) {
+	h := sha256.New()
+	if err := write(path, s, h); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func write(path string, s *cine.Study, h hash.Hash) error {
 	names := s.ViewNames()
 	if len(names) == 0 {
-		return "", fmt.Errorf("store: write %s: study %q has no views", path, s.Key)
+		return fmt.Errorf("store: write %s: study %q has no views", path, s.Key)
 	}
 	for _, name := range names {
 		v := s.Views[name]
 		if err := checkWritable(name, v); err != nil {
-			return "", fmt.Errorf("store: write %s: %w", path, err)
+			return fmt.Errorf("store: write %s: %w", path, err)
 		}
 	}
 	ds := make([]hdf5.DatasetSpec, 0, len(names))
@@ -78,12 +84,11 @@ func WriteSum(path string, s *cine.Study) (string, error) {
 		}
 		ds = append(ds, spec)
 	}
-	h := sha256.New()
 	err := fsutil.WriteAtomic(path, func(tmp string) error { return hdf5.WriteFileHash(tmp, ds, h) })
 	if err != nil {
-		return "", fmt.Errorf("store: write %s: %w", path, err)
+		return fmt.Errorf("store: write %s: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return nil
 }
 
 func checkWritable(name cine.View, v *cine.Video) error {
