@@ -46,14 +46,9 @@ func (r *runner) processNIfTI(u Unit, id string) []*Entry {
 	if err != nil {
 		return fail(err)
 	}
-	v, err := r.cfg.preprocess().Apply(vc.Video)
+	v, err := r.finishVideo(vc.Video)
 	if err != nil {
 		return fail(err)
-	}
-	if r.cfg.Intensity == "raw" {
-		v = replicate(v, r.cfg.Channels)
-	} else {
-		v = windowToUint8(v, r.cfg.Channels, r.cfg.WindowPercentiles)
 	}
 	out, err := store.StudyPath(r.cfg.Out, r.cfg.Site, e.Patient, e.StudyID)
 	if err != nil {
