@@ -66,7 +66,9 @@ func (r *runner) processNIfTI(u Unit, id string) []*Entry {
 	}
 	e.Series = []SeriesEntry{se}
 	sum := sha256.Sum256(pixelBytes(v, 0))
-	e.Views = []ViewEntry{{View: cine.ViewSAX, Shape: v.Shape(), Slices: len(v.SliceFrames) + 1, SliceFrames: nonNil(v.SliceFrames),
+	shape := v.Shape()
+	shape[0] = r.cfg.Channels
+	e.Views = []ViewEntry{{View: cine.ViewSAX, Shape: shape, Slices: len(v.SliceFrames) + 1, SliceFrames: nonNil(v.SliceFrames),
 		Series: []string{series}, Rule: se.Rule, PixelSHA256: hex.EncodeToString(sum[:])}}
 	if g := info["Group"]; g != "" {
 		e.Labels = map[string]string{"acdc_group": g}
@@ -93,19 +95,4 @@ func readInfoCfg(path string) (map[string]string, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-// replicate returns a float video with c identical channels.
-func replicate(v *cine.Video, c int) *cine.Video {
-	if c <= 1 {
-		return v
-	}
-	n := v.F * v.H * v.W
-	fl := make([]float32, c*n)
-	for ch := 0; ch < c; ch++ {
-		copy(fl[ch*n:], v.Float[:n])
-	}
-	out := *v
-	out.Float, out.C = fl, c
-	return &out
 }

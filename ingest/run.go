@@ -300,7 +300,7 @@ func (r *runner) processUnit(ctx context.Context, u Unit) []*Entry {
 			e.Error = fmt.Sprintf("the same study (AccessionNumber, else StudyInstanceUID) was written from unit %s; not written twice", other)
 			continue
 		}
-		sum, err := store.WriteSum(filepath.Join(r.cfg.Out, e.Output), e.study)
+		sum, err := store.WriteSum(filepath.Join(r.cfg.Out, e.Output), e.study, store.WriteOptions{Channels: r.cfg.Channels})
 		e.study = nil
 		if err != nil {
 			e.Status, e.Error = StatusFailed, err.Error()

@@ -215,8 +215,10 @@ func (r *runner) processStudy(unitID string, g *studyGroup) *Entry {
 			labels[i] = seriesLabel(x)
 		}
 		sum := sha256.Sum256(pixelBytes(video, 0))
+		shape := video.Shape()
+		shape[0] = r.cfg.Channels
 		e.Views = append(e.Views, ViewEntry{
-			View: v, Shape: video.Shape(), Slices: len(video.SliceFrames) + 1, SliceFrames: nonNil(video.SliceFrames),
+			View: v, Shape: shape, Slices: len(video.SliceFrames) + 1, SliceFrames: nonNil(video.SliceFrames),
 			Series: labels, Rule: rule, PixelSHA256: hex.EncodeToString(sum[:]),
 		})
 	}
@@ -333,27 +335,21 @@ func (r *runner) buildVideo(s *cine.Series) (*cine.Video, error) {
 }
 
 // finishVideo pre-processes a float32 single-channel video and applies the
-// intensity policy, returning cfg.Channels channels.
+// intensity policy. The result has one channel; the store writes it as
+// cfg.Channels identical channels.
 func (r *runner) finishVideo(v *cine.Video) (*cine.Video, error) {
 	pp := r.cfg.preprocess()
 	if r.cfg.Intensity != "raw" && (pp.Interp == cine.Nearest || pp.Short == 0 && pp.Crop == 0) {
 		// Nearest-neighbour resampling commutes with the pointwise window:
 		// window the acquired pixels (each counted once), then resample
 		// uint8 — a third of the work and memory of resampling floats.
-		u, err := pp.Apply(windowToUint8(v, 1, r.cfg.WindowPercentiles))
-		if err != nil {
-			return nil, err
-		}
-		return expandChannels(u, r.cfg.Channels), nil
+		return pp.Apply(windowToUint8(v, 1, r.cfg.WindowPercentiles))
 	}
 	v, err := pp.Apply(v)
-	if err != nil {
-		return nil, err
+	if err != nil || r.cfg.Intensity == "raw" {
+		return v, err
 	}
-	if r.cfg.Intensity == "raw" {
-		return replicate(v, r.cfg.Channels), nil
-	}
-	return windowToUint8(v, r.cfg.Channels, r.cfg.WindowPercentiles), nil
+	return windowToUint8(v, 1, r.cfg.WindowPercentiles), nil
 }
 
 // windowToUint8 maps a float video linearly from its [p_lo, p_hi]
@@ -398,21 +394,6 @@ func windowToUint8(v *cine.Video, c int, pct [2]float64) *cine.Video {
 // pixelBytes returns the bytes of channel c (the channels are copies, so a
 // study's checksum does not depend on --channels): uint8 as stored, float32
 // little-endian.
-// expandChannels returns a uint8 video with c identical channels.
-func expandChannels(v *cine.Video, c int) *cine.Video {
-	if c <= 1 {
-		return v
-	}
-	n := v.F * v.H * v.W
-	pix := make([]uint8, c*n)
-	for ch := 0; ch < c; ch++ {
-		copy(pix[ch*n:], v.Pix[:n])
-	}
-	out := *v
-	out.Pix, out.C = pix, c
-	return &out
-}
-
 func pixelBytes(v *cine.Video, c int) []byte {
 	n := v.F * v.H * v.W
 	if v.Pix != nil {

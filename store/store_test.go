@@ -402,12 +402,24 @@ func fmtInt(n int) string {
 
 func TestWriteSumMatchesFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "a", "b.h5")
-	sum, err := WriteSum(p, testStudy(3))
+	sum, err := WriteSum(p, testStudy(3), WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(p)
 	if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != sum {
 		t.Fatalf("WriteSum %s, file %x", sum, h)
+	}
+	// One channel stored as three: the same file as three channels in memory.
+	q := filepath.Join(t.TempDir(), "c.h5")
+	one := testStudy(1)
+	sum1, err := WriteSum(q, one, WriteOptions{Channels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q3 := filepath.Join(t.TempDir(), "c3.h5")
+	sum3, _ := WriteSum(q3, testStudy(3), WriteOptions{})
+	if sum1 != sum3 {
+		t.Fatal("a 1-channel study written with Channels 3 differs from the 3-channel study")
 	}
 }

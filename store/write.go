@@ -36,19 +36,26 @@ func StudyPath(root, site, patient, study string) (string, error) {
 // cine.Video.Validate; uint8 views are written as uint8 (the store format),
 // float32 views as float32 (the reference toolkit's raw-intensity format).
 // Views are written in canonical order.
-func Write(path string, s *cine.Study) error { return write(path, s, nil) }
+func Write(path string, s *cine.Study) error { return write(path, s, WriteOptions{}, nil) }
 
-// WriteSum is Write that also returns the hex sha256 of the file's bytes,
-// computed while writing (no second read).
-func WriteSum(path string, s *cine.Study) (string, error) {
+// WriteOptions adjusts what Write stores.
+type WriteOptions struct {
+	// Channels, when > 1, stores single-channel views as that many
+	// identical channels (the reference's 3), without copying them in memory.
+	Channels int
+}
+
+// WriteSum is Write with options that also returns the hex sha256 of the
+// file's bytes, computed while writing (no second read).
+func WriteSum(path string, s *cine.Study, opt WriteOptions) (string, error) {
 	h := sha256.New()
-	if err := write(path, s, h); err != nil {
+	if err := write(path, s, opt, h); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func write(path string, s *cine.Study, h hash.Hash) error {
+func write(path string, s *cine.Study, opt WriteOptions, h hash.Hash) error {
 	names := s.ViewNames()
 	if len(names) == 0 {
 		return fmt.Errorf("store: write %s: study %q has no views", path, s.Key)
@@ -66,10 +73,16 @@ func write(path string, s *cine.Study, h hash.Hash) error {
 		if sf == nil {
 			sf = []int32{}
 		}
+		c := v.C
+		repeat := 1
+		if v.C == 1 && opt.Channels > 1 {
+			c, repeat = opt.Channels, opt.Channels
+		}
 		spec := hdf5.DatasetSpec{
-			Name: string(name),
-			Dims: []uint64{uint64(v.C), uint64(v.F), uint64(v.H), uint64(v.W)},
-			Data: v.Pix,
+			Name:   string(name),
+			Dims:   []uint64{uint64(c), uint64(v.F), uint64(v.H), uint64(v.W)},
+			Data:   v.Pix,
+			Repeat: repeat,
 			Attrs: []hdf5.Int32Attr{
 				{Name: "slice_frames", Values: sf},
 				{Name: "total_images", Scalar: true, Values: []int32{v.TotalImages}},

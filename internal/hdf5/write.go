@@ -38,12 +38,18 @@ type Int32Attr struct {
 // values in C order, little-endian, of Type (the zero Type means uint8; the
 // writer supports unsigned/signed integers and IEEE float32/float64).
 type DatasetSpec struct {
-	Name  string
-	Dims  []uint64
-	Type  Datatype
-	Data  []byte
-	Attrs []Int32Attr
+	Name string
+	Dims []uint64
+	Type Datatype
+	Data []byte
+	// Repeat, when > 1, writes Data that many times in a row as the
+	// dataset's values (identical channel planes without a copy in memory).
+	Repeat int
+	Attrs  []Int32Attr
 }
+
+// size returns the number of value bytes written for d.
+func (d DatasetSpec) size() uint64 { return uint64(len(d.Data)) * uint64(max(d.Repeat, 1)) }
 
 func (d DatasetSpec) dtype() Datatype {
 	if d.Type.Size == 0 {
@@ -75,8 +81,8 @@ func Write(w io.Writer, datasets []DatasetSpec) error {
 		for _, x := range d.Dims {
 			n *= x
 		}
-		if n != uint64(len(d.Data)) {
-			return fmt.Errorf("hdf5: dataset %s: %d bytes for shape %v", d.Name, len(d.Data), d.Dims)
+		if n != d.size() {
+			return fmt.Errorf("hdf5: dataset %s: %d bytes for shape %v", d.Name, d.size(), d.Dims)
 		}
 	}
 
@@ -111,7 +117,7 @@ func Write(w io.Writer, datasets []DatasetSpec) error {
 	for i := range ds {
 		ohAddr[i] = next
 		dataAddr[i] = next + uint64(len(headers[i]))
-		next = dataAddr[i] + uint64(len(ds[i].Data))
+		next = dataAddr[i] + ds[i].size()
 		next = (next + 7) &^ 7
 		headers[i] = datasetHeader(ds[i], dataAddr[i])
 	}
@@ -171,10 +177,12 @@ func Write(w io.Writer, datasets []DatasetSpec) error {
 		if _, err := bw.Write(headers[i]); err != nil {
 			return err
 		}
-		if _, err := bw.Write(d.Data); err != nil {
-			return err
+		for r := 0; r < max(d.Repeat, 1); r++ {
+			if _, err := bw.Write(d.Data); err != nil {
+				return err
+			}
 		}
-		if p := (8 - len(d.Data)%8) % 8; p > 0 {
+		if p := (8 - d.size()%8) % 8; p > 0 {
 			if _, err := bw.Write(make([]byte, p)); err != nil {
 				return err
 			}
@@ -212,7 +220,7 @@ func datasetHeader(d DatasetSpec, dataAddr uint64) []byte {
 		{0x0001, dataspaceV1(d.Dims, false)},
 		{0x0003, encodeType(d.dtype())},
 		{0x0005, []byte{2, 1, 2, 0}}, // fill value v2: early allocation, never write fill, undefined
-		{0x0008, le64(le64([]byte{3, 1}, dataAddr), uint64(len(d.Data)))},
+		{0x0008, le64(le64([]byte{3, 1}, dataAddr), d.size())},
 	}
 	for _, a := range d.Attrs {
 		msgs = append(msgs, h5Msg{0x000C, attrMessage(a)})
