@@ -435,7 +435,7 @@ func storeDigest(t *testing.T, out string) map[string]string {
 	}
 	for _, f := range files {
 		rel, _ := filepath.Rel(out, f)
-		s, err := fileSHA256(f)
+		s, err := store.FileChecksum(f)
 		if err != nil {
 			t.Fatal(err)
 		}

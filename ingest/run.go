@@ -306,7 +306,7 @@ func (r *runner) processUnit(ctx context.Context, u Unit) []*Entry {
 			e.Status, e.Error = StatusFailed, err.Error()
 			continue
 		}
-		e.FileSHA256 = sum
+		e.FileChecksum = sum
 	}
 	return append(entries, &Entry{Unit: id, Status: StatusUnitDone, Time: now(), unitDone: &unitCompletion{Key: u.Key(), Studies: len(entries)}})
 }
@@ -386,8 +386,8 @@ func (r *runner) completedUnits(entries []*Entry) map[string]bool {
 			if e.Status != StatusOK {
 				continue
 			}
-			sum, err := fileSHA256(filepath.Join(r.cfg.Out, e.Output))
-			if err != nil || sum != e.FileSHA256 {
+			sum, err := store.FileChecksum(filepath.Join(r.cfg.Out, e.Output))
+			if err != nil || sum != e.FileChecksum {
 				r.log.Warn("redoing unit: an output is missing or changed", "unit", u, "output", e.Output)
 				ok = false
 				break

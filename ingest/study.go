@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -35,15 +34,16 @@ type Entry struct {
 	StudyID string `json:"study_id,omitempty"` // pseudonym of the AccessionNumber (or StudyInstanceUID)
 	Patient string `json:"patient_id,omitempty"`
 	// Key is the reference loader's study key, <site>_<patient>-<study>.h5.
-	Key        string        `json:"key,omitempty"`
-	Output     string        `json:"output,omitempty"` // relative to the store root
-	Status     string        `json:"status"`
-	Error      string        `json:"error,omitempty"`
-	Views      []ViewEntry   `json:"views,omitempty"`
-	Series     []SeriesEntry `json:"series,omitempty"`
-	BadFiles   []FileProblem `json:"bad_files,omitempty"`
-	Skipped    int           `json:"non_dicom_files,omitempty"`
-	FileSHA256 string        `json:"file_sha256,omitempty"`
+	Key      string        `json:"key,omitempty"`
+	Output   string        `json:"output,omitempty"` // relative to the store root
+	Status   string        `json:"status"`
+	Error    string        `json:"error,omitempty"`
+	Views    []ViewEntry   `json:"views,omitempty"`
+	Series   []SeriesEntry `json:"series,omitempty"`
+	BadFiles []FileProblem `json:"bad_files,omitempty"`
+	Skipped  int           `json:"non_dicom_files,omitempty"`
+	// FileChecksum is store.FileChecksum of the written .h5 (CRC-32C).
+	FileChecksum string `json:"file_checksum,omitempty"`
 	// Labels found in the input itself (ACDC's Info.cfg group), joined into index.csv.
 	Labels     map[string]string `json:"labels,omitempty"`
 	Seconds    float64           `json:"seconds"`
@@ -430,13 +430,4 @@ func (r *runner) redactText(s, unitPath, unitID string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, unitPath, unitID)
-}
-
-func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"math"
 	"os"
 	"os/exec"
@@ -407,8 +409,11 @@ func TestWriteSumMatchesFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(p)
-	if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != sum {
-		t.Fatalf("WriteSum %s, file %x", sum, h)
+	if want := fmt.Sprintf("crc32c:%08x", crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli))); sum != want {
+		t.Fatalf("WriteSum %s, file %s", sum, want)
+	}
+	if fc, _ := FileChecksum(p); fc != sum {
+		t.Fatalf("FileChecksum %s, WriteSum %s", fc, sum)
 	}
 	// One channel stored as three: the same file as three channels in memory.
 	q := filepath.Join(t.TempDir(), "c.h5")
