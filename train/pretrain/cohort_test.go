@@ -1,0 +1,75 @@
+package pretrain
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cmrfm/cmrfm/ingest"
+	"github.com/cmrfm/cmrfm/phantom"
+	"github.com/cmrfm/cmrfm/store"
+	"github.com/cmrfm/cmrfm/text"
+)
+
+// cohort is a phantom store with its report index, built the way a user
+// would: phantom DICOM → ingest → text index.
+type cohort struct {
+	Root    string
+	Index   *store.Index
+	Reports *text.Index
+}
+
+// buildCohort generates n phantom studies (matrix columns, frames per
+// cycle), ingests them at their original size and indexes their reports.
+func buildCohort(t testing.TB, n, matrix, frames int, seed int64) *cohort {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	t0 := time.Now()
+	if _, err := phantom.Generate(ctx, phantom.Options{Studies: n, Out: filepath.Join(dir, "phantom"), Seed: seed,
+		Workers: 2, Matrix: matrix, Frames: frames, MultiFrame: true, Log: log}); err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	root := filepath.Join(dir, "store")
+	sum, err := ingest.Run(ctx, ingest.Config{Inputs: []string{filepath.Join(dir, "phantom", "dicom")}, Out: root,
+		Site: "test", Workers: 2, Frames: "original", Channels: 1, Salt: "00112233445566778899aabbccddeeff",
+		Reports: filepath.Join(dir, "phantom", "reports.jsonl"), Labels: filepath.Join(dir, "phantom", "labels.csv")}, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.OK != n {
+		t.Fatalf("ingest: %d of %d studies ok", sum.OK, n)
+	}
+	t2 := time.Now()
+	tok, err := text.Load("builtin:pubmedbert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := text.BuildIndexFile(sum.Reports, tok, text.IndexOptions{KeyColumn: "study_key", TextColumn: "text", VocabName: "builtin:pubmedbert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(sum.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	idx, err := store.ReadIndex(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cohort of %d studies (matrix %d, %d frames): phantom %s, ingest %s, text %s", n, matrix, frames,
+		t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
+	return &cohort{Root: root, Index: idx, Reports: reports}
+}
+
+func TestCohortTiming(t *testing.T) {
+	c := buildCohort(t, 16, 48, 16, 1)
+	t.Logf("%d rows, %d reports, splits train %d val %d", len(c.Index.Rows), len(c.Reports.Studies), len(c.Index.Filter("train")), len(c.Index.Filter("val")))
+}

@@ -1,0 +1,197 @@
+package pretrain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/cmrfm/cmrfm/store"
+	"github.com/cmrfm/cmrfm/text"
+	"github.com/cmrfm/cmrfm/train/data"
+)
+
+// TextBatcher turns study keys into the text input of one batch: k
+// sentences per report drawn by text.Sampler (uniformly without
+// replacement, reproducible from (seed, draw, key)), laid out as
+// ModelConfig.TextShape says.
+type TextBatcher struct {
+	sampler *text.Sampler
+	idx     *text.Index
+	cfg     ModelConfig
+}
+
+// NewTextBatcher returns a batcher over a report index.
+func NewTextBatcher(idx *text.Index, cfg ModelConfig, seed uint64) (*TextBatcher, error) {
+	length := cfg.MaxLength
+	if cfg.TextInput == TextMean {
+		length = cfg.SentenceLength
+	}
+	s, err := text.NewSampler(idx, text.SamplerOptions{K: cfg.Sentences, MaxLength: length, Seed: seed})
+	if err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
+	}
+	if idx.Tokenizer.VocabSize > cfg.Text.VocabSize {
+		return nil, fmt.Errorf("pretrain: the report index's vocabulary has %d tokens, the text tower only %d embeddings", idx.Tokenizer.VocabSize, cfg.Text.VocabSize)
+	}
+	return &TextBatcher{sampler: s, idx: idx, cfg: cfg}, nil
+}
+
+// Batch returns the ids and attention mask for keys at a draw (pretraining
+// uses the epoch: every epoch draws new sentences for every study).
+func (tb *TextBatcher) Batch(keys []string, draw int64) (ids, mask []int32, err error) {
+	if tb.cfg.TextInput == TextConcat {
+		return tb.sampler.Batch(keys, draw)
+	}
+	k, l := tb.cfg.Sentences, tb.cfg.SentenceLength
+	ids, mask = make([]int32, len(keys)*k*l), make([]int32, len(keys)*k*l)
+	t := tb.idx.Tokenizer
+	for i, key := range keys {
+		chosen, err := tb.sampler.Choose(key, draw)
+		if err != nil {
+			return nil, nil, err
+		}
+		rep := tb.idx.Studies[key]
+		for j := range k {
+			row := (i*k + j) * l
+			ri, rm := ids[row:row+l], mask[row:row+l]
+			for p := range l {
+				ri[p] = t.PadID
+			}
+			if j >= len(chosen) {
+				continue // fewer sentences than k: an empty, masked slot
+			}
+			s := rep.IDs[chosen[j]]
+			n := min(len(s), l-2)
+			ri[0] = t.ClsID
+			copy(ri[1:], s[:n])
+			ri[n+1] = t.SepID
+			for p := range n + 2 {
+				rm[p] = 1
+			}
+		}
+	}
+	return ids, mask, nil
+}
+
+// Batch is one training or validation batch.
+type Batch struct {
+	Keys     []string
+	Clips    []float32 // ClipDims
+	ClipDims [5]int
+	IDs      []int32 // ModelConfig.TextShape
+	Mask     []int32
+	// Next is the epoch position after this batch's last study: where a
+	// resumed run continues.
+	Next int
+}
+
+// Loader assembles batches of one clip and one report draw per study.
+type Loader struct {
+	Clips *data.ClipDataset
+	Text  *TextBatcher
+	// BatchSize studies per batch; an epoch's incomplete last batch is
+	// dropped (the reference's drop_last).
+	BatchSize int
+	// Workers and Depth size the prefetch (data.PrefetchOptions).
+	Workers, Depth int
+	// Shuffle visits the studies in data.Permutation order (training);
+	// otherwise in row order (validation).
+	Shuffle bool
+	Log     *slog.Logger
+}
+
+// Epoch streams an epoch's batches, starting at position start of the
+// epoch's order (0, or a checkpoint's Batch.Next).
+type Epoch struct {
+	l       *Loader
+	epoch   int
+	order   []int
+	stream  *data.Stream[*data.ClipSample]
+	skipped int
+}
+
+// Epoch starts loading an epoch.
+func (l *Loader) Epoch(ctx context.Context, epoch, start int) *Epoch {
+	n := l.Clips.Len()
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	if l.Shuffle {
+		order = data.Permutation(l.Clips.Seed, epoch, n)
+	}
+	e := &Epoch{l: l, epoch: epoch, order: order}
+	e.stream = data.Prefetch(ctx, n, func(_ context.Context, p int) (*data.ClipSample, error) {
+		return l.Clips.Load(epoch, order[p])
+	}, data.PrefetchOptions{Workers: l.Workers, Depth: l.Depth, Start: start})
+	return e
+}
+
+// Next returns the next full batch, or io.EOF when fewer than BatchSize
+// studies remain. Studies with no usable clip are skipped (logged and
+// counted); other load errors end the epoch with the error.
+func (e *Epoch) Next() (*Batch, error) {
+	var clips []*data.Clip
+	var keys []string
+	next := 0
+	for len(clips) < e.l.BatchSize {
+		s, pos, err := e.stream.Next()
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		next = pos + 1
+		if err != nil {
+			if errors.Is(err, data.ErrNoClip) {
+				e.skipped++
+				if e.l.Log != nil {
+					e.l.Log.Warn("study skipped", "position", pos, "reason", err)
+				}
+				continue
+			}
+			return nil, err
+		}
+		clips = append(clips, s.Clip)
+		keys = append(keys, s.Key)
+	}
+	flat, dims, err := data.StackClips(clips)
+	if err != nil {
+		return nil, err
+	}
+	ids, mask, err := e.l.Text.Batch(keys, int64(e.epoch))
+	if err != nil {
+		return nil, err
+	}
+	return &Batch{Keys: keys, Clips: flat, ClipDims: dims, IDs: ids, Mask: mask, Next: next}, nil
+}
+
+// Skipped is the number of studies skipped so far for want of a clip.
+func (e *Epoch) Skipped() int { return e.skipped }
+
+// Wait is the time the consumer has waited for data so far.
+func (e *Epoch) Wait() time.Duration { return e.stream.Stats().Wait }
+
+// Stats returns the prefetch statistics.
+func (e *Epoch) Stats() data.PrefetchStats { return e.stream.Stats() }
+
+// Close stops the loaders.
+func (e *Epoch) Close() { e.stream.Close() }
+
+// PairedRows returns the rows of split (all rows when split is "") that
+// have a report in idx, and how many were dropped for having none.
+func PairedRows(index *store.Index, split string, idx *text.Index) (rows []store.IndexRow, noReport int) {
+	all := index.Rows
+	if split != "" {
+		all = index.Filter(split)
+	}
+	for _, r := range all {
+		if _, ok := idx.Studies[r.Filename()]; ok {
+			rows = append(rows, r)
+		} else {
+			noReport++
+		}
+	}
+	return rows, noReport
+}
