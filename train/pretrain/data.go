@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/cmrfm/cmrfm/store"
@@ -21,15 +22,26 @@ type TextBatcher struct {
 	sampler *text.Sampler
 	idx     *text.Index
 	cfg     ModelConfig
+	// pairs, when set, maps a study key to the key whose report it gets
+	// (the mismatched control).
+	pairs map[string]string
+}
+
+// TextOptions configures a TextBatcher.
+type TextOptions struct {
+	// Seed of the sentence draws.
+	Seed uint64
+	// Shuffle keeps the sentences in drawn order (default: report order).
+	Shuffle bool
 }
 
 // NewTextBatcher returns a batcher over a report index.
-func NewTextBatcher(idx *text.Index, cfg ModelConfig, seed uint64) (*TextBatcher, error) {
+func NewTextBatcher(idx *text.Index, cfg ModelConfig, o TextOptions) (*TextBatcher, error) {
 	length := cfg.MaxLength
 	if cfg.TextInput == TextMean {
 		length = cfg.SentenceLength
 	}
-	s, err := text.NewSampler(idx, text.SamplerOptions{K: cfg.Sentences, MaxLength: length, Seed: seed})
+	s, err := text.NewSampler(idx, text.SamplerOptions{K: cfg.Sentences, MaxLength: length, Seed: o.Seed, Shuffle: o.Shuffle})
 	if err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
@@ -39,9 +51,40 @@ func NewTextBatcher(idx *text.Index, cfg ModelConfig, seed uint64) (*TextBatcher
 	return &TextBatcher{sampler: s, idx: idx, cfg: cfg}, nil
 }
 
+// Derange pairs every study of keys with another study's report, by a
+// random cyclic permutation (Sattolo's algorithm: no study keeps its own
+// report) seeded by seed: the mismatched-pairs control.
+func (tb *TextBatcher) Derange(keys []string, seed uint64) {
+	n := len(keys)
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	rng := rand.New(rand.NewPCG(seed, 0xde7a9e))
+	for i := n - 1; i > 0; i-- {
+		j := rng.IntN(i)
+		perm[i], perm[j] = perm[j], perm[i]
+	}
+	tb.pairs = make(map[string]string, n)
+	for i, k := range keys {
+		tb.pairs[k] = keys[perm[i]]
+	}
+}
+
 // Batch returns the ids and attention mask for keys at a draw (pretraining
 // uses the epoch: every epoch draws new sentences for every study).
 func (tb *TextBatcher) Batch(keys []string, draw int64) (ids, mask []int32, err error) {
+	if tb.pairs != nil {
+		mapped := make([]string, len(keys))
+		for i, k := range keys {
+			p, ok := tb.pairs[k]
+			if !ok {
+				return nil, nil, fmt.Errorf("pretrain: study %q is not among the deranged studies", k)
+			}
+			mapped[i] = p
+		}
+		keys = mapped
+	}
 	if tb.cfg.TextInput == TextConcat {
 		return tb.sampler.Batch(keys, draw)
 	}
@@ -100,6 +143,10 @@ type Loader struct {
 	// Shuffle visits the studies in data.Permutation order (training);
 	// otherwise in row order (validation).
 	Shuffle bool
+	// Channels is the video tower's input channel count: single-channel
+	// stores (ingest --channels 1) are repeated to it, as the reference's
+	// three identical grey channels.
+	Channels int
 	Log     *slog.Logger
 }
 
@@ -153,7 +200,11 @@ func (e *Epoch) Next() (*Batch, error) {
 			}
 			return nil, err
 		}
-		clips = append(clips, s.Clip)
+		c := s.Clip
+		if c.C == 1 && e.l.Channels > 1 {
+			c = &data.Clip{C: e.l.Channels, T: c.T, H: c.H, W: c.W, Shared: true, Data: c.Data}
+		}
+		clips = append(clips, c)
 		keys = append(keys, s.Key)
 	}
 	flat, dims, err := data.StackClips(clips)
