@@ -147,7 +147,7 @@ type Loader struct {
 	// stores (ingest --channels 1) are repeated to it, as the reference's
 	// three identical grey channels.
 	Channels int
-	Log     *slog.Logger
+	Log      *slog.Logger
 }
 
 // Epoch streams an epoch's batches, starting at position start of the
