@@ -13,9 +13,9 @@ scd=../shared/data/sunnybrook-scd
 echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 measure() { # label, command...
   local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$w/time.txt" "$@" >/dev/null 2>"$w/err.txt" || { cat "$w/err.txt"; exit 1; }
-  read -r secs kib < "$w/time.txt"
-  echo "$label: ${secs}s, peak RSS $((kib / 1024)) MiB"
+  /usr/bin/time -f "%e %U %S %M" -o "$w/time.txt" "$@" >/dev/null 2>"$w/err.txt" || { cat "$w/err.txt"; exit 1; }
+  read -r secs user sys kib < "$w/time.txt"
+  echo "$label: wall ${secs}s, CPU $(echo "$user + $sys" | bc)s (user $user, sys $sys), peak RSS $((kib / 1024)) MiB"
 }
 for data in cohort sunnybrook; do
   if [ $data = cohort ]; then in="$w/cohort/dicom"; k=$n; else in=$scd; k=1; fi
