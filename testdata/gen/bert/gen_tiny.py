@@ -34,6 +34,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # testdata/gen/st_io.py
 import bert_ref  # noqa: E402
 import st_io  # noqa: E402
 

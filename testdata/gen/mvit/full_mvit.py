@@ -23,6 +23,7 @@ import torchvision.models.video as tvv
 from torchvision.models.video import mvit as mv
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # testdata/gen/st_io.py
 import mvit_ref  # noqa: E402
 import st_io  # noqa: E402
 

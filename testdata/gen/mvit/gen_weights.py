@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # testdata/gen/st_io.py
 import st_io  # noqa: E402
 
 out = sys.argv[1] if len(sys.argv) > 1 else 'model/weights/testdata'

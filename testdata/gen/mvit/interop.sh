@@ -23,6 +23,7 @@ import json, sys
 import numpy as np
 out, here = sys.argv[1], sys.argv[2]
 sys.path.insert(0, here)
+sys.path.insert(0, here + '/..')
 import st_io
 g, _ = st_io.load(f'{out}/golden.safetensors')
 res = {'features': float(np.abs(np.load(f'{out}/go_features.npy') - g['features']).max())}

@@ -29,8 +29,8 @@ import sys
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'train'))
-import st_io  # noqa: E402  (testdata/gen/train/st_io.py: numpy-only safetensors writer)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import st_io  # noqa: E402  (testdata/gen/st_io.py: numpy-only safetensors writer)
 
 torch.set_num_threads(1)
 

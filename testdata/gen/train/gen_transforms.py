@@ -34,6 +34,7 @@ import torchvision.transforms.functional as F
 import torchvision.transforms.functional_tensor as F_t
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))  # testdata/gen/st_io.py
 import st_io  # noqa: E402
 
 torch.set_num_threads(1)
