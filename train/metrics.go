@@ -53,11 +53,11 @@ func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 // Go's shortest round-trip form, so the files are a deterministic function
 // of the rows: a resumed run writes the same bytes as an uninterrupted one.
 type Metrics struct {
-	columns     []string
-	csv, jsonl  *os.File
-	rows        []Row
-	csvPath     string
-	jsonlPath   string
+	columns    []string
+	csv, jsonl *os.File
+	rows       []Row
+	csvPath    string
+	jsonlPath  string
 }
 
 // OpenMetrics creates dir/metrics.csv and dir/metrics.jsonl for the named
