@@ -152,3 +152,17 @@ func RestoreVariables(store *model.Store, set *weights.Set, prefix string) (int,
 	}
 	return n, nil
 }
+
+// LoadModel returns a store holding the model variables (under /model/)
+// of a pretraining checkpoint, for inference or to start another run.
+func LoadModel(path string) (*model.Store, error) {
+	set, _, err := ReadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	if _, err := RestoreVariables(store, set, "/"+ScopeModel+"/"); err != nil {
+		return nil, err
+	}
+	return store, nil
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,9 +26,8 @@ type cohort struct {
 
 // buildCohort generates n phantom studies (matrix columns, frames per
 // cycle), ingests them at their original size and indexes their reports.
-func buildCohort(t testing.TB, n, matrix, frames int, seed int64) *cohort {
+func buildCohort(t testing.TB, dir string, n, matrix, frames int, seed int64) *cohort {
 	t.Helper()
-	dir := t.TempDir()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	t0 := time.Now()
@@ -69,7 +69,35 @@ func buildCohort(t testing.TB, n, matrix, frames int, seed int64) *cohort {
 	return &cohort{Root: root, Index: idx, Reports: reports}
 }
 
-func TestCohortTiming(t *testing.T) {
-	c := buildCohort(t, 16, 48, 16, 1)
-	t.Logf("%d rows, %d reports, splits train %d val %d", len(c.Index.Rows), len(c.Reports.Studies), len(c.Index.Filter("train")), len(c.Index.Filter("val")))
+var (
+	sharedOnce   sync.Once
+	sharedCohort *cohort
+	sharedDir    string
+)
+
+// testCohort is the package's shared phantom cohort: 48 studies, matrix 48
+// (rows follow the vendor's field of view), 16 frames per cycle, single
+// channel, built once (≈3 s) and removed by TestMain.
+func testCohort(t testing.TB) *cohort {
+	t.Helper()
+	sharedOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cmrfm-pretrain-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sharedDir = dir
+		sharedCohort = buildCohort(t, dir, 48, 48, 16, 1)
+	})
+	if sharedCohort == nil {
+		t.Fatal("shared cohort could not be built (see the first failure)")
+	}
+	return sharedCohort
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedDir != "" {
+		os.RemoveAll(sharedDir)
+	}
+	os.Exit(code)
 }

@@ -37,8 +37,8 @@ type DataConfig struct {
 	Store   string `yaml:"store"`
 	Index   string `yaml:"index"`
 	Reports string `yaml:"reports"`
-	// TrainSplit and ValSplit name the index splits ("" for val: no
-	// validation).
+	// TrainSplit and ValSplit name the index splits ("all": every study;
+	// ValSplit "": no validation).
 	TrainSplit string `yaml:"train_split"`
 	ValSplit   string `yaml:"val_split"`
 	// Views a clip may come from.
@@ -50,6 +50,8 @@ type DataConfig struct {
 	// the frame count and crop must match the video tower's input.
 	MinSize int `yaml:"min_size"`
 	MaxSize int `yaml:"max_size"`
+	// FlipProb is the horizontal flip probability (0.5).
+	FlipProb float64 `yaml:"flip_prob"`
 	// AugMix enables AugMix; AugMixInput is raw (reference) or unit.
 	AugMix      bool   `yaml:"augmix"`
 	AugMixInput string `yaml:"augmix_input"`
@@ -73,6 +75,9 @@ type ModelSection struct {
 	Video  string `yaml:"video"`
 	Frames int    `yaml:"frames"`
 	Size   int    `yaml:"size"`
+	// VideoPooling is cls (the encoder's output) or mean (of the last
+	// block's patch tokens).
+	VideoPooling string `yaml:"video_pooling"`
 	// Text is a BERT preset (bert-base, bert-small); Pooling cls, pooler,
 	// mean or max.
 	Text    string `yaml:"text"`
@@ -87,6 +92,11 @@ type ModelSection struct {
 	FreezeEmbeddings bool `yaml:"freeze_embeddings"`
 	FreezeLayers     int  `yaml:"freeze_layers"`
 	EmbedDim         int  `yaml:"embed_dim"`
+	// VideoHeadDropout is MViT's dropout on its output features (0.5 in
+	// pytorchvideo and torchvision); TextDropout BERT's hidden and
+	// attention dropout (0.1).
+	VideoHeadDropout float64 `yaml:"video_head_dropout"`
+	TextDropout      float64 `yaml:"text_dropout"`
 	// Temperature τ, LearnTemperature, Lambda λ and Flood b of the loss.
 	Temperature      float64 `yaml:"temperature"`
 	LearnTemperature bool    `yaml:"learn_temperature"`
@@ -159,26 +169,32 @@ func PaperConfig() Config {
 		Seed: 1,
 		Out:  "runs/pretrain",
 		Data: DataConfig{TrainSplit: "train", ValSplit: "val", Views: []string{"4CH", "2CH", "3CH", "SAX"},
-			MinSize: 264, MaxSize: 380, AugMix: true, AugMixInput: "raw", Sentences: 5, Workers: 2, Prefetch: 0},
-		Model: ModelSection{Video: mvit.ArchMViTB16x4, Text: bert.ArchBertBase, Pooling: string(bert.PoolCLS),
+			MinSize: 264, MaxSize: 380, FlipProb: 0.5, AugMix: true, AugMixInput: "raw", Sentences: 5, Workers: 2, Prefetch: 0},
+		Model: ModelSection{Video: mvit.ArchMViTB16x4, VideoPooling: "cls", Text: bert.ArchBertBase, Pooling: string(bert.PoolCLS),
 			TextInput: string(TextConcat), MaxLength: 128, SentenceLength: 64,
-			FreezeEmbeddings: true, FreezeLayers: 6, EmbedDim: 512, Temperature: 0.1, Lambda: 0.75, Flood: 0.05},
+			FreezeEmbeddings: true, FreezeLayers: 6, EmbedDim: 512, VideoHeadDropout: 0.5, TextDropout: 0.1,
+			Temperature: 0.1, Lambda: 0.75, Flood: 0.05},
 		Optim: OptimConfig{LR: 4.8e-5, WeightDecay: 1e-6, Eps: 1e-8, Betas: [2]float64{0.9, 0.999},
 			DecayEpoch: 300, DecayGamma: 0.1, Accumulate: 1},
 		Trainer: TrainerConfig{Epochs: 600, BatchSize: 32, RecallPool: 32, CheckpointEvery: 10, LogEvery: 10, Progress: true},
 	}
 }
 
-// TinyConfig is the CPU preset: the paper's method and optimiser on
-// mvit-tiny (4 blocks, 3×4×32×32) and bert-small (2 layers × 64, the
-// PubMedBERT vocabulary), 48 tokens, batch 16, a larger learning rate for
-// the randomly initialised towers, embeddings frozen and no layer.
+// TinyConfig is the CPU preset: the paper's loss, data pipeline and
+// optimiser on mvit-tiny (4 blocks, 3×4×32×32) and bert-small (2 layers ×
+// 64, the PubMedBERT vocabulary), 48 tokens, batch 16. The towers start
+// from random weights, so it differs where that matters: learning rate
+// 1e-3, nothing frozen, mean pooling (a random BERT's [CLS] state barely
+// depends on the input), no dropout (MViT's 0.5 on a 32-wide feature
+// drowns the signal).
 func TinyConfig() Config {
 	c := PaperConfig()
 	c.Data.MinSize, c.Data.MaxSize = 36, 44
 	c.Model.Video, c.Model.Text = mvit.ArchTiny, ArchBertSmall
 	c.Model.MaxLength, c.Model.SentenceLength = 48, 24
-	c.Model.FreezeLayers = 0
+	c.Model.FreezeEmbeddings, c.Model.FreezeLayers = false, 0
+	c.Model.Pooling = string(bert.PoolMean)
+	c.Model.VideoHeadDropout, c.Model.TextDropout = 0, 0
 	c.Model.EmbedDim = 64
 	c.Optim.LR = 1e-3
 	c.Optim.DecayEpoch = 0
@@ -260,6 +276,11 @@ func (c Config) ModelConfig() (ModelConfig, error) {
 		return ModelConfig{}, err
 	}
 	t.Freeze = bert.Freeze{Embeddings: m.FreezeEmbeddings, Layers: m.FreezeLayers}
+	if m.VideoHeadDropout < 0 || m.VideoHeadDropout >= 1 || m.TextDropout < 0 || m.TextDropout >= 1 {
+		return ModelConfig{}, fmt.Errorf("pretrain: dropout %g / %g: want 0 ≤ p < 1", m.VideoHeadDropout, m.TextDropout)
+	}
+	v.HeadDropout = m.VideoHeadDropout
+	t.HiddenDropout, t.AttentionDropout = m.TextDropout, m.TextDropout
 	if m.FreezeLayers < 0 || m.FreezeLayers > t.Layers {
 		return ModelConfig{}, fmt.Errorf("pretrain: freeze_layers %d: the text tower has %d layers", m.FreezeLayers, t.Layers)
 	}
@@ -271,7 +292,7 @@ func (c Config) ModelConfig() (ModelConfig, error) {
 	if err != nil {
 		return ModelConfig{}, err
 	}
-	mc := ModelConfig{Video: v, Text: t, Pooling: pool, TextInput: ti, Sentences: c.Data.Sentences,
+	mc := ModelConfig{Video: v, VideoPooling: m.VideoPooling, Text: t, Pooling: pool, TextInput: ti, Sentences: c.Data.Sentences,
 		SentenceLength: m.SentenceLength, MaxLength: m.MaxLength, EmbedDim: m.EmbedDim,
 		Temperature: m.Temperature, LearnTemperature: m.LearnTemperature, Lambda: m.Lambda, Flood: m.Flood}
 	return mc, mc.Validate()
@@ -290,6 +311,7 @@ func (c Config) Transforms(mc ModelConfig) (train, val data.Transform, err error
 	train = data.TrainTransform()
 	train.AugMix, train.AugInput = c.Data.AugMix, in
 	train.MinSize, train.MaxSize, train.Crop = c.Data.MinSize, c.Data.MaxSize, mc.Video.Height
+	train.FlipProb = c.Data.FlipProb
 	val = data.EvalTransform()
 	val.MinSize, val.MaxSize, val.Crop = c.Data.MinSize, c.Data.MinSize, mc.Video.Height
 	if err := train.Validate(); err != nil {

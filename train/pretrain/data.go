@@ -230,11 +230,12 @@ func (e *Epoch) Stats() data.PrefetchStats { return e.stream.Stats() }
 // Close stops the loaders.
 func (e *Epoch) Close() { e.stream.Close() }
 
-// PairedRows returns the rows of split (all rows when split is "") that
-// have a report in idx, and how many were dropped for having none.
+// PairedRows returns the rows of split (every row when split is "" or
+// "all") that have a report in idx, and how many were dropped for having
+// none.
 func PairedRows(index *store.Index, split string, idx *text.Index) (rows []store.IndexRow, noReport int) {
 	all := index.Rows
-	if split != "" {
+	if split != "" && split != "all" {
 		all = index.Filter(split)
 	}
 	for _, r := range all {

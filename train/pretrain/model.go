@@ -52,6 +52,10 @@ type ModelConfig struct {
 	SentenceLength int
 	// MaxLength is the TextConcat input length in tokens.
 	MaxLength int
+	// VideoPooling is how the video tower's tokens become one vector:
+	// "cls" (the encoder's output, as the authors' fine-tuning uses it) or
+	// "mean" (the mean of the last block's patch tokens).
+	VideoPooling string
 	// EmbedDim is the shared embedding width (512).
 	EmbedDim int
 	// Temperature τ of the similarities; LearnTemperature makes log(1/τ)
@@ -83,6 +87,9 @@ func (c ModelConfig) Validate() error {
 	}
 	if _, err := ParseTextInput(string(c.TextInput)); err != nil {
 		return err
+	}
+	if c.VideoPooling != "cls" && c.VideoPooling != "mean" {
+		return fmt.Errorf("pretrain: video pooling %q: want cls or mean", c.VideoPooling)
 	}
 	if c.Sentences <= 0 {
 		return fmt.Errorf("pretrain: sentences %d: want > 0", c.Sentences)
@@ -163,7 +170,13 @@ func Embed(t Towers, cfg ModelConfig, clips, ids, mask *Node) *Embeddings {
 		panic(err)
 	}
 	b := clips.Shape().Dimensions[0]
-	vf := mvit.Encode(t.VideoEncoder, cfg.Video, clips).Features
+	vo := mvit.Encode(t.VideoEncoder, cfg.Video, clips)
+	vf := vo.Features
+	if cfg.VideoPooling == "mean" {
+		last := vo.Blocks[len(vo.Blocks)-1] // [B, 1+N, D]
+		n := last.Shape().Dimensions[1]
+		vf = ReduceMean(Slice(last, AxisRange(), AxisRange(1, n), AxisRange()), 1)
+	}
 	v := heads.Project(t.VideoProj, vf, cfg.EmbedDim)
 
 	var tf *Node

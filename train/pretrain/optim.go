@@ -8,6 +8,7 @@ package pretrain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
@@ -38,7 +39,10 @@ func Decays(v *model.Variable) bool {
 	return !strings.Contains(n, "pos_embed") && !strings.Contains(n, "cls_token")
 }
 
-// trainables lists the trainable model variables used by g, in store order.
+// trainables lists the trainable model variables used by g, sorted by
+// path: the order fixes the summation order of the gradient norm, and it
+// must not depend on whether variables were created by the graph or
+// restored from a checkpoint (resume must be bit-identical).
 func trainables(store *model.Store, g *Graph) []*model.Variable {
 	var out []*model.Variable
 	for v := range store.RootScope().In(ScopeModel).IterVariables() {
@@ -46,6 +50,7 @@ func trainables(store *model.Store, g *Graph) []*model.Variable {
 			out = append(out, v)
 		}
 	}
+	slices.SortFunc(out, func(a, b *model.Variable) int { return strings.Compare(a.Path(), b.Path()) })
 	return out
 }
 
