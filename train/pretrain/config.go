@@ -9,6 +9,7 @@ import (
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/model/bert"
 	"github.com/cmrfm/cmrfm/model/mvit"
+	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/data"
 	"go.yaml.in/yaml/v3"
 )
@@ -26,7 +27,7 @@ type Config struct {
 	Data    DataConfig    `yaml:"data"`
 	Model   ModelSection  `yaml:"model"`
 	Init    InitConfig    `yaml:"init"`
-	Optim   OptimConfig   `yaml:"optimizer"`
+	Optim   train.AdamW   `yaml:"optimizer"`
 	Trainer TrainerConfig `yaml:"trainer"`
 }
 
@@ -118,22 +119,6 @@ type InitConfig struct {
 	Checkpoint string `yaml:"checkpoint"`
 }
 
-// OptimConfig is AdamW with a step decay (the paper's settings by default).
-type OptimConfig struct {
-	LR          float64    `yaml:"lr"`
-	WeightDecay float64    `yaml:"weight_decay"`
-	Eps         float64    `yaml:"eps"`
-	Betas       [2]float64 `yaml:"betas"`
-	// DecayEpoch multiplies the learning rate by DecayGamma at the start
-	// of that epoch (0-based count of completed epochs; 0: never).
-	DecayEpoch int     `yaml:"decay_epoch"`
-	DecayGamma float64 `yaml:"decay_gamma"`
-	// ClipNorm > 0 clips the gradients' global L2 norm.
-	ClipNorm float64 `yaml:"clip_norm"`
-	// Accumulate sums the gradients of this many batches per update.
-	Accumulate int `yaml:"accumulate"`
-}
-
 // TrainerConfig is the loop.
 type TrainerConfig struct {
 	Epochs int `yaml:"epochs"`
@@ -147,8 +132,9 @@ type TrainerConfig struct {
 	// RecallPool is the candidate pool of the recall metrics (32: the
 	// batch the paper trains with; 0: the whole validation set).
 	RecallPool int `yaml:"recall_pool"`
-	// CheckpointEvery writes a checkpoint every that many epochs (and at
-	// the end).
+	// CheckpointEvery writes a checkpoint (checkpoints/last.safetensors
+	// and a kept epoch-NNNN.safetensors) every that many epochs; the end
+	// and interruptions always write last.safetensors.
 	CheckpointEvery int `yaml:"checkpoint_every"`
 	// LogEvery writes a metrics row every that many updates.
 	LogEvery int `yaml:"log_every"`
@@ -163,7 +149,10 @@ type TrainerConfig struct {
 // b = 0.05, AdamW lr 4.8e-5 / wd 1e-6 / eps 1e-8, ×0.1 at epoch 300 of 600,
 // batch 32, checkpoint every 10 epochs, BERT embeddings + layers 1–6
 // frozen. τ and λ are not in the paper: 0.1 and 0.75 are ConVIRT's, whose
-// code the authors' model factory derives from.
+// code the authors' model factory derives from. Weight decay applies to
+// every parameter (torch.optim.AdamW over model.parameters(), as the
+// authors' fine-tuning code does; decay_policy: matrices spares biases and
+// norms).
 func PaperConfig() Config {
 	return Config{
 		Seed: 1,
@@ -174,8 +163,8 @@ func PaperConfig() Config {
 			TextInput: string(TextConcat), MaxLength: 128, SentenceLength: 64,
 			FreezeEmbeddings: true, FreezeLayers: 6, EmbedDim: 512, VideoHeadDropout: 0.5, TextDropout: 0.1,
 			Temperature: 0.1, Lambda: 0.75, Flood: 0.05},
-		Optim: OptimConfig{LR: 4.8e-5, WeightDecay: 1e-6, Eps: 1e-8, Betas: [2]float64{0.9, 0.999},
-			DecayEpoch: 300, DecayGamma: 0.1, Accumulate: 1},
+		Optim: train.AdamW{LR: 4.8e-5, WeightDecay: 1e-6, Eps: 1e-8, Betas: [2]float64{0.9, 0.999}, Decay: train.DecayAll,
+			Accumulate: 1, Schedule: train.Schedule{Milestones: []int{300}, Gamma: 0.1, Interval: train.PerEpoch}},
 		Trainer: TrainerConfig{Epochs: 600, BatchSize: 32, RecallPool: 32, CheckpointEvery: 10, LogEvery: 10, Progress: true},
 	}
 }
@@ -197,7 +186,7 @@ func TinyConfig() Config {
 	c.Model.VideoHeadDropout, c.Model.TextDropout = 0, 0
 	c.Model.EmbedDim = 64
 	c.Optim.LR = 1e-3
-	c.Optim.DecayEpoch = 0
+	c.Optim.Schedule = train.Schedule{}
 	c.Trainer.Epochs = 20
 	c.Trainer.BatchSize = 16
 	c.Trainer.CheckpointEvery = 5
@@ -358,11 +347,8 @@ func (c Config) Validate() error {
 	if t.Epochs <= 0 && t.MaxSteps <= 0 {
 		return fmt.Errorf("pretrain: set trainer.epochs or trainer.max_steps")
 	}
-	if c.Optim.Accumulate < 1 {
-		return fmt.Errorf("pretrain: optimizer.accumulate %d: want ≥ 1", c.Optim.Accumulate)
-	}
-	if !(c.Optim.LR > 0) {
-		return fmt.Errorf("pretrain: optimizer.lr %g: want > 0", c.Optim.LR)
+	if err := c.Optim.Validate(); err != nil {
+		return fmt.Errorf("pretrain: optimizer: %w", err)
 	}
 	if c.Data.Sentences <= 0 {
 		return fmt.Errorf("pretrain: data.sentences %d: want > 0", c.Data.Sentences)
