@@ -92,6 +92,7 @@ cohort and tells you where the outputs are.`,
 		newForwardCmd(a),
 		newPhantomCmd(a),
 		newWeightsCmd(a),
+		newPretrainCmd(a),
 	)
 	return root
 }
