@@ -189,7 +189,7 @@ for src in (a, b):
 print('bad:', bad, 'n:', len(a.files), len(b))
 sys.exit(1 if bad else 0)
 `
-	gen, _ := filepath.Abs("../../testdata/gen/mvit")
+	gen, _ := filepath.Abs("../../testdata/gen")
 	exp, _ := filepath.Abs("testdata/expected.json")
 	out, err := exec.Command(py, "-c", script, dir, exp, gen).CombinedOutput()
 	if err != nil {
