@@ -93,6 +93,8 @@ cohort and tells you where the outputs are.`,
 		newPhantomCmd(a),
 		newWeightsCmd(a),
 		newPretrainCmd(a),
+		newFinetuneCmd(a),
+		newPredictCmd(a),
 	)
 	return root
 }

@@ -1,0 +1,221 @@
+package finetune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+
+	"github.com/cmrfm/cmrfm/model/heads"
+	"github.com/cmrfm/cmrfm/stats"
+	"github.com/cmrfm/cmrfm/train/data"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Prediction is the model's output for one study.
+type Prediction struct {
+	// Key is the reference's file name (parent_folder-accession).
+	Key string
+	// Pred holds, per target, the LVEF in percent (regression) or the
+	// probability (classification); Logits the raw outputs.
+	Pred, Logits []float64
+	// Labels per target (NaN when missing).
+	Labels []float64
+	// Clips are the bag's clips in bag order; Attention their softmax
+	// attention (summing to 1).
+	Clips     []data.ClipRef
+	Attention []float64
+	// Study is the attention-weighted mean of the clip embeddings
+	// [EmbedDim]; Pooled the head's pooled features [Hidden] (the
+	// reference's M); Views the clip embeddings [clips][EmbedDim].
+	Study, Pooled []float32
+	Views         [][]float32
+}
+
+// Evaluator runs the network in inference mode (no dropout) on studies,
+// one bag at a time.
+type Evaluator struct {
+	net  *Net
+	exec *model.Exec
+	// Channels is the encoder's input channel count.
+	Channels int
+}
+
+// NewEvaluator builds the inference graph over net's variables.
+func NewEvaluator(backend compute.Backend, net *Net) (*Evaluator, error) {
+	e, err := model.NewExec(backend, net.Store, func(_ *model.Scope, clips, gather, mask *graph.Node) []*graph.Node {
+		net.Store.SetTraining(clips.Graph(), false)
+		o := net.Forward(clips, gather, mask)
+		return []*graph.Node{o.Prediction, o.Logits, o.Attention, o.Study, o.Pooled, o.Embeddings}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finetune: %w", err)
+	}
+	e.SetMaxCache(128)
+	return &Evaluator{net: net, exec: e, Channels: net.Cfg.Video.InChannels}, nil
+}
+
+// Predict runs one loaded bag.
+func (e *Evaluator) Predict(s *data.BagSample) (*Prediction, error) {
+	withChannels(s, e.Channels)
+	b, err := newBatch([]*data.BagSample{s}, false, 0, 1)
+	if err != nil {
+		return nil, err
+	}
+	in := b.Inputs()
+	outs, err := e.exec.Exec(in[0], in[1], in[2])
+	if err != nil {
+		return nil, fmt.Errorf("finetune: %s: %w", s.Key, err)
+	}
+	f32 := func(i int) []float32 { return tensors.MustCopyFlatData[float32](outs[i]) }
+	p := &Prediction{Key: s.Key, Clips: s.Refs, Study: f32(3), Pooled: f32(4)}
+	for _, v := range f32(0) {
+		p.Pred = append(p.Pred, float64(v))
+	}
+	for _, v := range f32(1) {
+		p.Logits = append(p.Logits, float64(v))
+	}
+	for _, v := range f32(2) {
+		p.Attention = append(p.Attention, float64(v))
+	}
+	for _, v := range s.Targets {
+		p.Labels = append(p.Labels, float64(v))
+	}
+	emb := f32(5)
+	d := e.net.Cfg.EmbedDim
+	for k := range s.Clips {
+		p.Views = append(p.Views, emb[k*d:(k+1)*d])
+	}
+	return p, nil
+}
+
+// Run predicts every study of ds (epoch 0's draws: evaluation transforms
+// are deterministic, and non-SAX views with several slices take the seeded
+// slice), at most limit studies (0: all), loading ahead with workers.
+// Studies without a usable clip are left out and counted.
+func (e *Evaluator) Run(ctx context.Context, ds *data.BagDataset, limit, workers int, log *slog.Logger) ([]*Prediction, int, error) {
+	n := ds.Len()
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	st := data.Prefetch(ctx, n, func(_ context.Context, p int) (*data.BagSample, error) {
+		return ds.Load(0, p)
+	}, data.PrefetchOptions{Workers: workers})
+	defer st.Close()
+	var out []*Prediction
+	skipped := 0
+	for {
+		s, _, err := st.Next()
+		if errors.Is(err, io.EOF) {
+			if e := ctx.Err(); e != nil {
+				return out, skipped, e
+			}
+			return out, skipped, nil
+		}
+		if err != nil {
+			return out, skipped, fmt.Errorf("finetune: %w", err)
+		}
+		if len(s.Clips) == 0 {
+			skipped++
+			if log != nil {
+				log.Warn("study without a usable clip left out of the evaluation", "study", s.Key, "why", skipReasons(s.Skipped))
+			}
+			continue
+		}
+		p, err := e.Predict(s)
+		if err != nil {
+			return out, skipped, err
+		}
+		out = append(out, p)
+	}
+}
+
+// Metrics computes the validation metrics of predictions: the task's loss
+// (mean over studies and present labels), MAE and MSE (regression), and
+// per target the AUROC of the probabilities (classification; higher =
+// positive, NaN when a split has one class), with its mean as val_auc.
+// Keys are prefixed with prefix (e.g. "val_").
+func Metrics(preds []*Prediction, h heads.Config, delta float64, targets []string, posWeight []float64, prefix string) map[string]float64 {
+	out := map[string]float64{}
+	var loss float64
+	var nl int
+	for _, p := range preds {
+		for j, y := range p.Labels {
+			if math.IsNaN(y) {
+				continue
+			}
+			nl++
+			if h.Task == heads.Regression {
+				d := math.Abs(p.Pred[j] - y)
+				if d < delta {
+					loss += 0.5 * d * d
+				} else {
+					loss += delta * (d - 0.5*delta)
+				}
+			} else {
+				x := p.Logits[j]
+				pw := 1.0
+				if j < len(posWeight) {
+					pw = posWeight[j]
+				}
+				sp := math.Log1p(math.Exp(-math.Abs(x))) + math.Max(-x, 0)
+				loss += (1-y)*x + (1+(pw-1)*y)*sp
+			}
+		}
+	}
+	if nl > 0 {
+		out[prefix+"loss"] = loss / float64(nl)
+	}
+	if h.Task == heads.Regression {
+		var pr, tr []float64
+		for _, p := range preds {
+			if !math.IsNaN(p.Labels[0]) {
+				pr, tr = append(pr, p.Pred[0]), append(tr, p.Labels[0])
+			}
+		}
+		if len(pr) > 0 {
+			out[prefix+"mae"] = stats.MAE(pr, tr)
+			out[prefix+"mse"] = stats.MSE(pr, tr)
+		}
+		return out
+	}
+	var sum float64
+	var n int
+	for j, t := range targets {
+		var sc []float64
+		var lb []bool
+		for _, p := range preds {
+			if y := p.Labels[j]; !math.IsNaN(y) {
+				sc, lb = append(sc, p.Pred[j]), append(lb, y >= 0.5)
+			}
+		}
+		roc, err := stats.NewROC(sc, lb, stats.Less)
+		if err != nil || roc.NumCases() == 0 || roc.NumControls() == 0 {
+			continue
+		}
+		out[prefix+"auc_"+t] = roc.AUC()
+		sum += roc.AUC()
+		n++
+	}
+	if n > 0 {
+		out[prefix+"auc"] = sum / float64(n)
+	}
+	return out
+}
+
+// MetricColumns lists the columns Metrics can produce.
+func MetricColumns(task string, targets []string, prefix string) []string {
+	if task == TaskRegression {
+		return []string{prefix + "loss", prefix + "mae", prefix + "mse"}
+	}
+	cols := []string{prefix + "loss", prefix + "auc"}
+	for _, t := range targets {
+		cols = append(cols, prefix+"auc_"+t)
+	}
+	return cols
+}

@@ -1,0 +1,317 @@
+package finetune
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cmrfm/cmrfm/cine"
+	"github.com/cmrfm/cmrfm/internal/fsutil"
+	"github.com/cmrfm/cmrfm/model/ops"
+	"github.com/cmrfm/cmrfm/model/weights"
+	"github.com/cmrfm/cmrfm/train"
+	"github.com/cmrfm/cmrfm/train/data"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Model is a trained downstream model loaded for inference.
+type Model struct {
+	Config Config
+	Net    *Net
+	Eval   *Evaluator
+	// Updates is the number of optimiser updates the checkpoint had seen.
+	Updates int
+}
+
+// LoadModel reads a fine-tuning checkpoint (its configuration is inside)
+// and builds the inference graph.
+func LoadModel(path string, backend compute.Backend) (*Model, error) {
+	ck, err := train.LoadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	if ck.Kind != Kind {
+		return nil, fmt.Errorf("finetune: %s is a %q checkpoint, not a fine-tuned model", path, ck.Kind)
+	}
+	c, err := ParseConfig([]byte(ck.Config), Config{})
+	if err != nil {
+		return nil, fmt.Errorf("finetune: %s: %w", path, err)
+	}
+	nc, err := c.Net()
+	if err != nil {
+		return nil, fmt.Errorf("finetune: %s: %w", path, err)
+	}
+	st := model.NewStore()
+	net := NewNet(st, nc)
+	for _, p := range []string{PrefixEncoder, PrefixProj, PrefixHead} {
+		if _, err := ck.Restore(st, p); err != nil {
+			return nil, err
+		}
+	}
+	if backend == nil {
+		if backend, err = ops.NewBackend(c.Trainer.Backend); err != nil {
+			return nil, err
+		}
+	}
+	ev, err := NewEvaluator(backend, net)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Config: c, Net: net, Eval: ev, Updates: ck.State.Updates}, nil
+}
+
+// PredictOptions configures Predict.
+type PredictOptions struct {
+	// Checkpoint is a fine-tuning checkpoint (…/checkpoints/last.safetensors).
+	Checkpoint string
+	// Model, if set, is used instead of loading Checkpoint.
+	Model *Model
+	// Store is the study store; Index its dataset index (default
+	// <store>/index.csv); Split selects rows ("" or "all": every row).
+	Store, Index, Split string
+	// Out is the predictions CSV. With several classification targets it
+	// is a folder holding <target>/predictions.csv (the layout cmrfm
+	// evaluate reads).
+	Out string
+	// Clips, if set, writes one row per clip (the paper's preds_output
+	// layout: probs|preds, labels, filenames, views, softmax_attn, plus
+	// the clip's slice and frames).
+	Clips string
+	// Embeddings, if set, writes an .npz with study_embedding [S, 512],
+	// study_pooled [S, hidden], view_embedding [K, 512], view_study [K]
+	// (row of the predictions file) and view_attention [K]; view rows
+	// follow the clips file's rows.
+	Embeddings string
+	Workers    int
+	Backend    compute.Backend
+	Log        *slog.Logger
+}
+
+// PredictSummary reports a prediction run.
+type PredictSummary struct {
+	Predictions []*Prediction
+	Targets     []string
+	Task        string
+	// Files written; Skipped counts studies without a usable clip.
+	Files   []string
+	Skipped int
+}
+
+// Predict runs a trained model on the studies of an index and writes the
+// paper's prediction table(s).
+func Predict(ctx context.Context, o PredictOptions) (*PredictSummary, error) {
+	m := o.Model
+	var err error
+	if m == nil {
+		if m, err = LoadModel(o.Checkpoint, o.Backend); err != nil {
+			return nil, err
+		}
+	}
+	c := m.Config
+	idx, err := ReadIndex(o.Store, o.Index)
+	if err != nil {
+		return nil, err
+	}
+	rows := idx.Rows
+	if o.Split != "" && o.Split != "all" {
+		rows = idx.Filter(o.Split)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("finetune: no rows of split %q in the dataset index", o.Split)
+	}
+	bag, err := c.Bag(m.Net.Cfg.Video.Frames)
+	if err != nil {
+		return nil, err
+	}
+	_, evalT, err := c.Transforms(m.Net.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Labels the index lacks are simply unknown.
+	targets := c.Data.Targets
+	ds := &data.BagDataset{Root: o.Store, Rows: rows, Targets: targets, Bag: bag, Transform: evalT, Seed: c.Seed}
+	preds, skipped, err := m.Eval.Run(ctx, ds, 0, max(o.Workers, 1), o.Log)
+	if err != nil {
+		return nil, err
+	}
+	sum := &PredictSummary{Predictions: preds, Targets: targets, Task: c.Task, Skipped: skipped}
+	if o.Out != "" {
+		files, err := WriteTables(o.Out, c.Task, targets, preds)
+		if err != nil {
+			return nil, err
+		}
+		sum.Files = append(sum.Files, files...)
+	}
+	if o.Clips != "" {
+		if err := writeClips(o.Clips, c.Task, targets, preds); err != nil {
+			return nil, err
+		}
+		sum.Files = append(sum.Files, o.Clips)
+	}
+	if o.Embeddings != "" {
+		if err := writeEmbeddings(o.Embeddings, preds); err != nil {
+			return nil, err
+		}
+		sum.Files = append(sum.Files, o.Embeddings)
+	}
+	return sum, nil
+}
+
+// f32 formats as the paper's tables do: float32 shortest form.
+func f32(v float64) string { return strconv.FormatFloat(float64(float32(v)), 'g', -1, 32) }
+
+func label(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// viewOrder is the order of the per-view attention columns.
+var viewOrder = []cine.View{cine.View2CH, cine.View3CH, cine.View4CH, cine.ViewSAX}
+
+// predColumn is "preds" (regression) or "probs" (classification).
+func predColumn(task string) string {
+	if task == TaskRegression {
+		return "preds"
+	}
+	return "probs"
+}
+
+// WriteTables writes the per-study table(s): filenames, preds|probs,
+// labels, views (';'-joined, bag order), softmax_attn (';'-joined) and
+// attn_2CH … attn_SAX (each view's total attention; empty when the study
+// has no such clip). One target: out is the CSV; several: out is a folder
+// with <target>/predictions.csv.
+func WriteTables(out, task string, targets []string, preds []*Prediction) ([]string, error) {
+	if len(targets) == 1 {
+		return []string{out}, writeTable(out, task, 0, preds)
+	}
+	var files []string
+	for j, t := range targets {
+		p := filepath.Join(out, t, "predictions.csv")
+		if err := writeTable(p, task, j, preds); err != nil {
+			return nil, err
+		}
+		files = append(files, p)
+	}
+	return files, nil
+}
+
+func writeTable(path, task string, j int, preds []*Prediction) error {
+	head := []string{"filenames", predColumn(task), "labels", "views", "softmax_attn"}
+	for _, v := range viewOrder {
+		head = append(head, "attn_"+string(v))
+	}
+	return writeCSV(path, head, func(w *csv.Writer) error {
+		for _, p := range preds {
+			var views, attn []string
+			per := map[cine.View]float64{}
+			for k, r := range p.Clips {
+				views = append(views, string(r.View))
+				attn = append(attn, f32(p.Attention[k]))
+				per[r.View] += p.Attention[k]
+			}
+			rec := []string{p.Key, f32(p.Pred[j]), label(p.Labels[j]), strings.Join(views, ";"), strings.Join(attn, ";")}
+			for _, v := range viewOrder {
+				if a, ok := per[v]; ok {
+					rec = append(rec, f32(a))
+				} else {
+					rec = append(rec, "")
+				}
+			}
+			if err := w.Write(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeClips writes one row per clip.
+func writeClips(path, task string, targets []string, preds []*Prediction) error {
+	var head []string
+	pc := predColumn(task)
+	if len(targets) == 1 {
+		head = []string{pc, "labels"}
+	} else {
+		for _, t := range targets {
+			head = append(head, pc+"_"+t, "labels_"+t)
+		}
+	}
+	head = append(head, "filenames", "views", "softmax_attn", "clip", "slice", "start_frame", "end_frame")
+	return writeCSV(path, head, func(w *csv.Writer) error {
+		for _, p := range preds {
+			for k, r := range p.Clips {
+				var rec []string
+				for j := range targets {
+					rec = append(rec, f32(p.Pred[j]), label(p.Labels[j]))
+				}
+				rec = append(rec, p.Key, string(r.View), f32(p.Attention[k]), strconv.Itoa(k), strconv.Itoa(r.Slice),
+					strconv.Itoa(r.Start), strconv.Itoa(r.End))
+				if err := w.Write(rec); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func writeCSV(path string, head []string, rows func(*csv.Writer) error) error {
+	err := fsutil.WriteFileAtomic(path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		if err := w.Write(head); err != nil {
+			return err
+		}
+		if err := rows(w); err != nil {
+			return err
+		}
+		w.Flush()
+		return w.Error()
+	})
+	if err != nil {
+		return fmt.Errorf("finetune: %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeEmbeddings(path string, preds []*Prediction) error {
+	set := weights.NewSet()
+	if len(preds) == 0 {
+		return fmt.Errorf("finetune: no predictions to write embeddings of")
+	}
+	e, h := len(preds[0].Study), len(preds[0].Pooled)
+	var study, pooled, views, attn []float32
+	var owner []int32
+	for i, p := range preds {
+		study = append(study, p.Study...)
+		pooled = append(pooled, p.Pooled...)
+		for k, v := range p.Views {
+			views = append(views, v...)
+			attn = append(attn, float32(p.Attention[k]))
+			owner = append(owner, int32(i))
+		}
+	}
+	set.Add(weights.FromFloat32("study_embedding", []int{len(preds), e}, study))
+	set.Add(weights.FromFloat32("study_pooled", []int{len(preds), h}, pooled))
+	set.Add(weights.FromFloat32("view_embedding", []int{len(owner), e}, views))
+	set.Add(weights.FromFloat32("view_attention", []int{len(owner)}, attn))
+	ob := make([]byte, 4*len(owner))
+	for i, v := range owner {
+		ob[4*i], ob[4*i+1], ob[4*i+2], ob[4*i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	}
+	set.Add(&weights.Tensor{Name: "view_study", DType: weights.I32, Shape: []int{len(owner)}, Data: ob})
+	err := fsutil.WriteFileAtomic(path, func(w io.Writer) error { return weights.WriteNPZ(w, set) })
+	if err != nil {
+		return fmt.Errorf("finetune: embeddings %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+package finetune
+
+import (
+	"log/slog"
+	"os"
+	"bytes"
+	"context"
+	"errors"
+	"maps"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cmrfm/cmrfm/internal/gomlxtest"
+	"github.com/cmrfm/cmrfm/model/weights"
+	"github.com/cmrfm/cmrfm/train"
+)
+
+// sharedDir holds cohorts shared between tests (TestMain removes it).
+var sharedDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	if sharedDir, err = os.MkdirTemp("", "cmrfm-finetune-test-"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(sharedDir)
+	os.Exit(code)
+}
+
+// small is the cohort shared by the tests of this file: 12 phantom
+// studies (matrix 48, 16 frames), built once.
+var (
+	smallOnce sync.Once
+	small     *cohort
+)
+
+func testCohort(t *testing.T) *cohort {
+	t.Helper()
+	smallOnce.Do(func() { small = buildCohortIn(t, sharedDir, 12, 48, 16, 3) })
+	if small == nil {
+		t.Fatal("cohort build failed")
+	}
+	return small
+}
+
+// runFT runs c, tolerating an interruption.
+func runFT(t *testing.T, c Config, co *cohort, o RunOptions) *Summary {
+	t.Helper()
+	o.Index, o.Backend = co.Index, gomlxtest.Backend(t)
+	if os.Getenv("FTDEBUG") != "" {
+		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	s, err := Run(context.Background(), c, o)
+	if err != nil && !errors.Is(err, train.ErrInterrupted) {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// resumeConfig is a tiny run exercising everything resume must restore:
+// dropout (video features and head), random SAX halves and clip draws,
+// augmentation with AugMix, batches of 2 bags, accumulation 2, clipping,
+// a step decay inside the run and validation every 3 updates.
+func resumeConfig(t *testing.T, co *cohort, task string, mode Mode) Config {
+	c := TinyConfig(RegressionConfig())
+	if task == TaskClassification {
+		c = TinyConfig(ClassificationConfig("dcm", "hcm"))
+	}
+	c.Mode = string(mode)
+	c.Out = t.TempDir()
+	c.Data.Store = co.Root
+	c.Data.AugMix = true
+	c.Data.Workers = 2
+	c.Model.VideoHeadDropout, c.Model.HeadDropout = 0.5, 0.25
+	c.Trainer.BatchSize = 2
+	c.Trainer.Epochs = 3
+	c.Trainer.ValEvery = 3
+	c.Trainer.LogEvery = 1
+	c.Trainer.CheckpointEvery = 1
+	c.Optim.Accumulate = 2
+	c.Optim.ClipNorm = 1
+	c.Optim.Schedule = train.Schedule{Milestones: []int{2}, Gamma: 0.1}
+	return c
+}
+
+// checkResume runs c uninterrupted and interrupted after 3 updates (mid
+// epoch) then resumed, and requires byte-identical checkpoints (model,
+// Adam moments, schedule, RNG) and identical metrics rows.
+func checkResume(t *testing.T, co *cohort, mk func() Config) *Summary {
+	t.Helper()
+	full := mk()
+	sFull := runFT(t, full, co, RunOptions{})
+	part := mk()
+	runFT(t, part, co, RunOptions{StopAfter: 3})
+	if ck, err := train.LoadCheckpoint(train.LastCheckpointPath(part.Out)); err != nil || ck.State.Updates != 3 || ck.State.Position == 0 {
+		t.Fatalf("interrupted run's checkpoint: %v %+v (want 3 updates, mid-epoch)", err, ck)
+	}
+	sRes := runFT(t, part, co, RunOptions{Resume: true})
+	if sRes.State.Updates != sFull.State.Updates || sRes.State.Updates == 0 {
+		t.Fatalf("resumed run ended at %d updates, uninterrupted at %d", sRes.State.Updates, sFull.State.Updates)
+	}
+	a, err := weights.Load(sFull.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := weights.Load(sRes.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Tensors) != len(b.Tensors) || len(a.Tensors) == 0 {
+		t.Fatalf("%d and %d tensors", len(a.Tensors), len(b.Tensors))
+	}
+	for _, n := range a.Names() {
+		if tb, ok := b.Tensors[n]; !ok || !bytes.Equal(a.Tensors[n].Data, tb.Data) {
+			t.Errorf("variable %s differs after resume", n)
+		}
+	}
+	ra, rb := sFull.Rows, sRes.Rows
+	if len(ra) != len(rb) || len(ra) == 0 {
+		t.Fatalf("metrics: %d rows uninterrupted, %d resumed", len(ra), len(rb))
+	}
+	vals := 0
+	for i := range ra {
+		x, y := maps.Clone(ra[i].Values), maps.Clone(rb[i].Values)
+		delete(x, "samples_per_s")
+		delete(y, "samples_per_s")
+		if _, ok := x["val_loss"]; ok {
+			vals++
+		}
+		if ra[i].Step != rb[i].Step || ra[i].LR != rb[i].LR || !maps.Equal(x, y) {
+			t.Errorf("metrics row %d: uninterrupted %+v, resumed %+v", i, ra[i], rb[i])
+		}
+	}
+	if vals == 0 {
+		t.Error("no validation row compared")
+	}
+	return sFull
+}
+
+// changed reports, per part prefix, whether any tensor of the part differs
+// between two checkpoints (and fails if a part is missing).
+func changed(t *testing.T, before, after *weights.Set, prefix string) bool {
+	t.Helper()
+	n := 0
+	diff := false
+	for name, ta := range before.Tensors {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		n++
+		tb, ok := after.Tensors[name]
+		if !ok {
+			t.Fatalf("%s missing after training", name)
+		}
+		if !bytes.Equal(ta.Data, tb.Data) {
+			diff = true
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no variables under %s", prefix)
+	}
+	return diff
+}
+
+// startCheckpoint writes a checkpoint of random weights to start from: one
+// update in linear mode (only the head moves, by one step).
+func startCheckpoint(t *testing.T, co *cohort) (string, *weights.Set) {
+	t.Helper()
+	c := resumeConfig(t, co, TaskRegression, ModeLinear)
+	c.Optim.Accumulate = 1
+	s := runFT(t, c, co, RunOptions{StopAfter: 1})
+	set, err := weights.Load(s.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Checkpoint, set
+}
+
+// TestResumeBitIdentical checks interrupted-and-resumed against
+// uninterrupted runs in both modes, and what each mode trains. Transfer
+// (regression) from a random start must change the encoder, projection
+// and head; finetune (classification) from the transfer run's result must
+// leave the encoder byte-identical while the projection changes. The
+// learning rate must have decayed at epoch 2.
+func TestResumeBitIdentical(t *testing.T) {
+	co := testCohort(t)
+	start, startSet := startCheckpoint(t, co)
+	top := t // run folders outlive the subtests
+	var mid string
+	var midSet *weights.Set
+	t.Run("transfer", func(t *testing.T) {
+		s := checkResume(t, co, func() Config {
+			c := resumeConfig(top, co, TaskRegression, ModeTransfer)
+			c.Init.Weights = start
+			return c
+		})
+		var err error
+		if midSet, err = weights.Load(s.Checkpoint); err != nil {
+			t.Fatal(err)
+		}
+		mid = s.Checkpoint
+		for _, p := range []string{PrefixEncoder, PrefixProj, PrefixHead} {
+			if !changed(t, startSet, midSet, p) {
+				t.Errorf("transfer mode left %s unchanged", p)
+			}
+		}
+		if l := s.Rows[len(s.Rows)-1].LR; math.Abs(l-1e-4) > 1e-12 {
+			t.Errorf("final learning rate %g, want 1e-4 (1e-3 × 0.1 from epoch 2)", l)
+		}
+	})
+	if midSet == nil {
+		t.Fatal("transfer run failed")
+	}
+	t.Run("finetune", func(t *testing.T) {
+		s := checkResume(t, co, func() Config {
+			c := resumeConfig(top, co, TaskClassification, ModeFinetune)
+			c.Init.Weights = mid
+			return c
+		})
+		after, err := weights.Load(s.Checkpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed(t, midSet, after, PrefixEncoder) {
+			t.Error("finetune mode changed the encoder")
+		}
+		if !changed(t, midSet, after, PrefixProj) {
+			t.Error("finetune mode left the projection unchanged")
+		}
+	})
+}
+
+// TestReferenceOptimizer: with the authors' bug switched on (finetune
+// mode), the projection trains and the MIL head stays exactly at its
+// initial weights; switched off, the head trains.
+func TestReferenceOptimizer(t *testing.T) {
+	co := testCohort(t)
+	start, startSet := startCheckpoint(t, co)
+	for _, bug := range []bool{true, false} {
+		c := resumeConfig(t, co, TaskRegression, ModeFinetune)
+		c.Init.Weights = start
+		c.Trainer.Epochs = 1
+		c.Model.ReferenceOptimizer = bug
+		s := runFT(t, c, co, RunOptions{})
+		if s.Init == nil || !s.Init.Encoder || !s.Init.Projection || !s.Init.Head {
+			t.Fatalf("init report %+v: want every part loaded", s.Init)
+		}
+		after, err := weights.Load(s.Checkpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed(t, startSet, after, PrefixEncoder) || !changed(t, startSet, after, PrefixProj) {
+			t.Errorf("reference_optimizer %v: the encoder must stay and the projection train", bug)
+		}
+		if got := changed(t, startSet, after, PrefixHead); got == bug {
+			t.Errorf("reference_optimizer %v: head changed = %v", bug, got)
+		}
+	}
+}
