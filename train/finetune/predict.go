@@ -167,11 +167,13 @@ func Predict(ctx context.Context, o PredictOptions) (*PredictSummary, error) {
 // f32 formats as the paper's tables do: float32 shortest form.
 func f32(v float64) string { return strconv.FormatFloat(float64(float32(v)), 'g', -1, 32) }
 
+// label formats a label (held as float32, the graph's type) in its
+// shortest float32 form, so 35.4 in the index reads 35.4 here too.
 func label(v float64) string {
 	if math.IsNaN(v) {
 		return ""
 	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
+	return f32(v)
 }
 
 // viewOrder is the order of the per-view attention columns.
