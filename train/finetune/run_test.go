@@ -1,13 +1,13 @@
 package finetune
 
 import (
-	"log/slog"
-	"os"
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"testing"
