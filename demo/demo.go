@@ -60,6 +60,7 @@ func Stages() []Stage {
 		{"store", stageStore},
 		{"text", stageText},
 		{"pretrain", stagePretrain},
+		{"finetune", stageFinetune},
 	}
 }
 
