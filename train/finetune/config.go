@@ -232,7 +232,9 @@ func ClassificationConfig(targets ...string) Config {
 // TinyConfig turns c into the CPU preset: mvit-tiny (4 blocks) on 4
 // frames of 32×32 (short side scaled to 36–44 first), a 64-d projection
 // and a 32/16 head, everything trained from random weights (transfer) with
-// lr 1e-3, no augmentation or dropout, validation each epoch.
+// the paper's lr 1e-4 (1e-3 collapses the encoder's features to a
+// constant within a few epochs: docs/finetune.md), no AugMix or dropout,
+// validation each epoch.
 func TinyConfig(c Config) Config {
 	c.Mode = string(ModeTransfer)
 	c.Data.MinSize, c.Data.MaxSize = 36, 44
@@ -240,7 +242,7 @@ func TinyConfig(c Config) Config {
 	c.Model.Video, c.Model.Frames, c.Model.Size = mvit.ArchTiny, 4, 32
 	c.Model.VideoHeadDropout, c.Model.HeadDropout = 0, 0
 	c.Model.EmbedDim, c.Model.Hidden, c.Model.AttnDim = 64, 32, 16
-	c.Optim.LR = 1e-3
+	c.Optim.LR = 1e-4
 	c.Optim.Schedule = train.Schedule{}
 	c.Trainer.Epochs, c.Trainer.MaxSteps = 30, 0
 	c.Trainer.LogEvery, c.Trainer.ValEvery, c.Trainer.ValStudies, c.Trainer.CheckpointEvery = 1, 0, 0, 0
@@ -251,12 +253,14 @@ func TinyConfig(c Config) Config {
 // proof (docs/finetune.md): the tiny preset with the image zoomed onto the
 // heart (short side scaled to 64 before the 32×32 centre crop: the
 // phantom's heart fills the middle half of the field of view), the true
-// slice ranges, no augmentation.
+// slice ranges, no augmentation, batches of 8 studies, 40 epochs.
 func PhantomConfig(c Config) Config {
 	c = TinyConfig(c)
 	c.Data.MinSize, c.Data.MaxSize = 64, 64
 	c.Data.NoAugment = true
 	c.Data.CorrectRanges = true
+	c.Trainer.BatchSize = 8
+	c.Trainer.Epochs = 40
 	return c
 }
 

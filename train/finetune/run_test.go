@@ -207,8 +207,8 @@ func TestResumeBitIdentical(t *testing.T) {
 				t.Errorf("transfer mode left %s unchanged", p)
 			}
 		}
-		if l := s.Rows[len(s.Rows)-1].LR; math.Abs(l-1e-4) > 1e-12 {
-			t.Errorf("final learning rate %g, want 1e-4 (1e-3 × 0.1 from epoch 2)", l)
+		if l, want := s.Rows[len(s.Rows)-1].LR, resumeConfig(top, co, TaskRegression, ModeTransfer).Optim.LR*0.1; math.Abs(l-want) > 1e-15 {
+			t.Errorf("final learning rate %g, want %g (× 0.1 from epoch 2)", l, want)
 		}
 	})
 	if midSet == nil {
