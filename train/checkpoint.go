@@ -209,7 +209,16 @@ func setVariable(store *model.Store, path string, val *tensors.Tensor) error {
 	if err != nil {
 		return fmt.Errorf("train: variable %s: %w", path, err)
 	}
-	internal := strings.HasPrefix(path, "/"+ScopeOptimizer+"/") || path == model.JoinPath("/", model.RNGStateVariableName)
+	internal := strings.HasPrefix(path, "/"+ScopeOptimizer+"/") || path == model.JoinPath("/", model.RNGStateVariableName) ||
+		IsModelState(path)
 	v.SetTrainable(!internal && val.DType() == dtypes.Float32)
 	return nil
+}
+
+// IsModelState reports whether a variable path names model state that is
+// not a parameter — batch-norm running statistics (torch's buffers
+// running_mean and running_var): restored from checkpoints, never trained.
+func IsModelState(path string) bool {
+	base := path[strings.LastIndex(path, model.ScopeSeparator)+1:]
+	return base == "running_mean" || base == "running_var"
 }

@@ -93,6 +93,11 @@ type ModelSection struct {
 	FreezeEmbeddings bool `yaml:"freeze_embeddings"`
 	FreezeLayers     int  `yaml:"freeze_layers"`
 	EmbedDim         int  `yaml:"embed_dim"`
+	// ProjNorm is what stands between each encoder and its projection:
+	// none (the paper) or batch (BatchNorm1d without affine, as SimCLR and
+	// MoCo v3 heads; keeps towers trained from random weights from
+	// collapsing to one embedding — docs/pretraining.md).
+	ProjNorm string `yaml:"proj_norm"`
 	// VideoHeadDropout is MViT's dropout on its output features (0.5 in
 	// pytorchvideo and torchvision); TextDropout BERT's hidden and
 	// attention dropout (0.1).
@@ -159,7 +164,7 @@ func PaperConfig() Config {
 		Out:  "runs/pretrain",
 		Data: DataConfig{TrainSplit: "train", ValSplit: "val", Views: []string{"4CH", "2CH", "3CH", "SAX"},
 			MinSize: 264, MaxSize: 380, FlipProb: 0.5, AugMix: true, AugMixInput: "raw", Sentences: 5, Workers: 2, Prefetch: 0},
-		Model: ModelSection{Video: mvit.ArchMViTB16x4, VideoPooling: "cls", Text: bert.ArchBertBase, Pooling: string(bert.PoolCLS),
+		Model: ModelSection{Video: mvit.ArchMViTB16x4, VideoPooling: "cls", ProjNorm: ProjNormNone, Text: bert.ArchBertBase, Pooling: string(bert.PoolCLS),
 			TextInput: string(TextConcat), MaxLength: 128, SentenceLength: 64,
 			FreezeEmbeddings: true, FreezeLayers: 6, EmbedDim: 512, VideoHeadDropout: 0.5, TextDropout: 0.1,
 			Temperature: 0.1, Lambda: 0.75, Flood: 0.05},
@@ -281,7 +286,7 @@ func (c Config) ModelConfig() (ModelConfig, error) {
 	if err != nil {
 		return ModelConfig{}, err
 	}
-	mc := ModelConfig{Video: v, VideoPooling: m.VideoPooling, Text: t, Pooling: pool, TextInput: ti, Sentences: c.Data.Sentences,
+	mc := ModelConfig{Video: v, VideoPooling: m.VideoPooling, ProjNorm: m.ProjNorm, Text: t, Pooling: pool, TextInput: ti, Sentences: c.Data.Sentences,
 		SentenceLength: m.SentenceLength, MaxLength: m.MaxLength, EmbedDim: m.EmbedDim,
 		Temperature: m.Temperature, LearnTemperature: m.LearnTemperature, Lambda: m.Lambda, Flood: m.Flood}
 	return mc, mc.Validate()

@@ -56,6 +56,10 @@ type ModelConfig struct {
 	// "cls" (the encoder's output, as the authors' fine-tuning uses it) or
 	// "mean" (the mean of the last block's patch tokens).
 	VideoPooling string
+	// ProjNorm normalises each tower's features before its projection:
+	// ProjNormNone or "" (the paper) or ProjNormBatch
+	// (heads.FeatureBatchNorm; training batches need at least 2 pairs).
+	ProjNorm string
 	// EmbedDim is the shared embedding width (512).
 	EmbedDim int
 	// Temperature τ of the similarities; LearnTemperature makes log(1/τ)
@@ -90,6 +94,9 @@ func (c ModelConfig) Validate() error {
 	}
 	if c.VideoPooling != "cls" && c.VideoPooling != "mean" {
 		return fmt.Errorf("pretrain: video pooling %q: want cls or mean", c.VideoPooling)
+	}
+	if c.ProjNorm != "" && c.ProjNorm != ProjNormNone && c.ProjNorm != ProjNormBatch {
+		return fmt.Errorf("pretrain: proj_norm %q: want %s or %s", c.ProjNorm, ProjNormNone, ProjNormBatch)
 	}
 	if c.Sentences <= 0 {
 		return fmt.Errorf("pretrain: sentences %d: want > 0", c.Sentences)
@@ -126,6 +133,12 @@ func (c ModelConfig) TextShape(batch int) []int {
 	return []int{batch, c.MaxLength}
 }
 
+// Projection normalisations (ModelConfig.ProjNorm).
+const (
+	ProjNormNone  = "none"
+	ProjNormBatch = "batch"
+)
+
 // Scope names of the model's parts under the store's root, chosen so that
 // a checkpoint's keys read like the authors' Lightning keys
 // (model.video_encoder.*, model.video_proj.*; REFERENCE-SPEC §3.8).
@@ -136,6 +149,9 @@ const (
 	ScopeTextEncoder  = "text_encoder"
 	ScopeTextProj     = "text_proj"
 	VarLogitScale     = "logit_scale" // log(1/τ), a scalar under model/
+	// ScopeProjNorm holds a projection's batch-norm running statistics
+	// (model/video_proj/norm/running_mean, …).
+	ScopeProjNorm = "norm"
 )
 
 // MaxLogitScale caps a learnable 1/τ at 100 (CLIP's clamp).
@@ -177,6 +193,9 @@ func Embed(t Towers, cfg ModelConfig, clips, ids, mask *Node) *Embeddings {
 		n := last.Shape().Dimensions[1]
 		vf = ReduceMean(Slice(last, AxisRange(), AxisRange(1, n), AxisRange()), 1)
 	}
+	if cfg.ProjNorm == ProjNormBatch {
+		vf = heads.FeatureBatchNorm(t.VideoProj, ScopeProjNorm, vf)
+	}
 	v := heads.Project(t.VideoProj, vf, cfg.EmbedDim)
 
 	var tf *Node
@@ -195,6 +214,9 @@ func Embed(t Towers, cfg ModelConfig, clips, ids, mask *Node) *Embeddings {
 		realB := BroadcastToDims(GreaterThan(present, ZerosLike(present)), b, k, cfg.Text.Hidden)
 		per = Where(realB, per, ZerosLike(per))
 		tf = Div(ReduceSum(per, 1), Max(ReduceSum(present, 1), OnesLike(ReduceSum(present, 1))))
+	}
+	if cfg.ProjNorm == ProjNormBatch {
+		tf = heads.FeatureBatchNorm(t.TextProj, ScopeProjNorm, tf)
 	}
 	u := heads.Project(t.TextProj, tf, cfg.EmbedDim)
 

@@ -119,13 +119,15 @@ func trueRecall(t *testing.T, cfg Config, c *cohort, s *Summary) Retrieval {
 
 // resumeConfig exercises every stateful part: AugMix, random views, dropout
 // (RNG state), gradient accumulation, clipping, step decay within the run,
-// validation and checkpoints.
+// batch-norm running statistics (proj_norm: batch), validation and
+// checkpoints.
 func resumeConfig(t *testing.T, c *cohort) Config {
 	cfg := TinyConfig()
 	cfg.Data.Store = c.Root
 	cfg.Data.TrainSplit, cfg.Data.ValSplit = "train", "val"
 	cfg.Model.VideoHeadDropout, cfg.Model.TextDropout = 0.5, 0.1
 	cfg.Model.LearnTemperature = true
+	cfg.Model.ProjNorm = ProjNormBatch
 	cfg.Trainer.BatchSize = 4
 	cfg.Trainer.Epochs = 3
 	cfg.Trainer.ValEvery = 5
@@ -167,6 +169,17 @@ func TestResumeBitIdentical(t *testing.T) {
 	}
 	if len(a.Tensors) != len(b.Tensors) || len(a.Tensors) == 0 {
 		t.Fatalf("%d and %d tensors", len(a.Tensors), len(b.Tensors))
+	}
+	// The projections' running statistics are in the checkpoint and moved.
+	for _, n := range []string{"/model/video_proj/norm/running_mean", "/model/text_proj/norm/running_var"} {
+		rs, ok := a.Tensors[n]
+		if !ok {
+			t.Fatalf("checkpoint has no %s", n)
+		}
+		v, _ := rs.Float32()
+		if v[0] == 0 || v[0] == 1 {
+			t.Errorf("%s = %v: running statistics did not move", n, v)
+		}
 	}
 	for _, n := range a.Names() {
 		tb, ok := b.Tensors[n]
