@@ -325,7 +325,9 @@ func plots(c Config, rows []train.Row, valCols []string) ([]string, error) {
 		}
 	}
 	p := filepath.Join(c.Out, "val.png")
-	if err := train.PlotMetrics(p, title, ylabel, rows, curves, false); err == nil {
+	// MAE on a log scale: the first updates' errors are tens of times the
+	// final ones.
+	if err := train.PlotMetrics(p, title, ylabel, rows, curves, c.Task == TaskRegression); err == nil {
 		out = append(out, p)
 	}
 	return out, nil
