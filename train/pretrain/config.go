@@ -65,7 +65,8 @@ type DataConfig struct {
 	Prefetch int `yaml:"prefetch"`
 	// ShufflePairs mismatches clips and reports (a control run that must
 	// stay at chance): each study is paired with another study's report,
-	// by a fixed derangement.
+	// by a fixed derangement of the training split (validation keeps the
+	// true pairs, so it shows whether the pairing was learned).
 	ShufflePairs bool `yaml:"shuffle_pairs"`
 }
 

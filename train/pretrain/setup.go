@@ -70,7 +70,10 @@ func NewData(c Config, mc ModelConfig, index *store.Index, reports *text.Index, 
 		if err != nil {
 			return nil, err
 		}
-		if c.Data.ShufflePairs {
+		if c.Data.ShufflePairs && shuffle {
+			// The control trains on mismatched pairs; validation always
+			// scores the true pairs, so it shows whether the pairing was
+			// learned.
 			tb.Derange(rowKeys(rows), c.Seed)
 		}
 		ds := &data.ClipDataset{Root: c.Data.Store, Rows: rows, Views: views, Clip: c.ClipOptions(mc), Transform: tr, Seed: c.Seed}
