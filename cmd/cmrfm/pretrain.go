@@ -24,7 +24,9 @@ code the authors never released.
 
 The configuration is YAML in the spirit of LightningCLI (data, model, init,
 optimizer, trainer sections); every paper hyperparameter is the default
-(--preset paper), and --preset tiny is a CPU-sized model for trying it out.
+(--preset paper), --preset tiny is a CPU-sized model for trying it out, and
+--preset phantom is the CPU learning proof of docs/pretraining.md (tiny towers
+with batch-normalised projections, one view, 12 sentences per report).
 --print-config prints the resolved configuration and exits.
 
 Outputs under --out: checkpoints/last.safetensors (and epoch-NNNN.safetensors),
@@ -103,7 +105,7 @@ bit for bit (Ctrl-C writes a checkpoint first).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "YAML configuration (over the preset)")
-	f.StringVar(&preset, "preset", "paper", "starting configuration: paper or tiny")
+	f.StringVar(&preset, "preset", "paper", "starting configuration: paper, tiny or phantom")
 	f.BoolVar(&printConfig, "print-config", false, "print the resolved configuration as YAML and exit")
 	f.BoolVar(&resume, "resume", false, "continue from <out>/checkpoints/last.safetensors")
 	f.StringVar(&out, "out", "", "run folder (out)")

@@ -254,6 +254,26 @@ func TestResumeRefusesOtherConfig(t *testing.T) {
 }
 
 // TestPaperDefaults: the default configuration is the paper's (REFERENCE-SPEC §3.7).
+// TestPhantomPreset: the learning-proof preset resolves, with the
+// batch-normalised projections and the reductions docs/pretraining.md
+// lists.
+func TestPhantomPreset(t *testing.T) {
+	c, err := Preset("phantom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := c.ModelConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mc.ProjNorm != ProjNormBatch || c.Data.AugMix || len(c.Data.Views) != 1 || c.Data.Sentences != 12 || mc.MaxLength != 128 {
+		t.Errorf("phantom preset: proj_norm %q augmix %v views %v sentences %d max_length %d", mc.ProjNorm, c.Data.AugMix, c.Data.Views, c.Data.Sentences, mc.MaxLength)
+	}
+	if _, err := Preset("nope"); err == nil {
+		t.Error("unknown preset accepted")
+	}
+}
+
 func TestPaperDefaults(t *testing.T) {
 	c := PaperConfig()
 	mc, err := c.ModelConfig()
