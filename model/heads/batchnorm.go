@@ -2,6 +2,9 @@ package heads
 
 import (
 	"fmt"
+	"math"
+
+	"github.com/cmrfm/cmrfm/model/weights"
 
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph building reads best unqualified
@@ -61,4 +64,57 @@ func FeatureBatchNorm(scope *model.Scope, prefix string, x *Node) *Node {
 	rm.SetValueGraph(Add(MulScalar(rm.NodeValue(g), 1-m), MulScalar(Reshape(mean, d), m)))
 	rv.SetValueGraph(Add(MulScalar(rv.NodeValue(g), 1-m), MulScalar(StopGradient(unbiased), m)))
 	return y
+}
+
+// FoldFeatureBatchNorm returns the projection set (weight [out, in], bias
+// [out]) with the evaluation-mode FeatureBatchNorm named prefix in front of
+// it folded in: weight·diag(1/σ) and bias − weight·(μ/σ), σ = √(running_var
+// + eps). The result has only weight and bias.
+func FoldFeatureBatchNorm(set *weights.Set, prefix string) (*weights.Set, error) {
+	get := func(name string) (*weights.Tensor, []float32, error) {
+		t, ok := set.Tensors[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("heads: folding %s: no tensor %q", prefix, name)
+		}
+		v, err := t.Float32()
+		if err != nil {
+			return nil, nil, fmt.Errorf("heads: folding %s: %s: %w", prefix, name, err)
+		}
+		return t, v, nil
+	}
+	wt, w, err := get("weight")
+	if err != nil {
+		return nil, err
+	}
+	_, b, err := get("bias")
+	if err != nil {
+		return nil, err
+	}
+	_, mean, err := get(prefix + "." + RunningMean)
+	if err != nil {
+		return nil, err
+	}
+	_, variance, err := get(prefix + "." + RunningVar)
+	if err != nil {
+		return nil, err
+	}
+	if len(wt.Shape) != 2 || len(b) != wt.Shape[0] || len(mean) != wt.Shape[1] || len(variance) != wt.Shape[1] {
+		return nil, fmt.Errorf("heads: folding %s: weight %v, bias %d, running statistics %d/%d do not fit", prefix, wt.Shape, len(b), len(mean), len(variance))
+	}
+	out, in := wt.Shape[0], wt.Shape[1]
+	fw, fb := make([]float32, len(w)), make([]float32, out)
+	for o := range out {
+		acc := float64(b[o])
+		for i := range in {
+			s := math.Sqrt(float64(variance[i]) + BatchNormEps)
+			wi := float64(w[o*in+i]) / s
+			fw[o*in+i] = float32(wi)
+			acc -= wi * float64(mean[i])
+		}
+		fb[o] = float32(acc)
+	}
+	res := weights.NewSet()
+	res.Add(weights.FromFloat32("weight", []int{out, in}, fw))
+	res.Add(weights.FromFloat32("bias", []int{out}, fb))
+	return res, nil
 }

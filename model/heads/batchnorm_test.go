@@ -2,6 +2,7 @@ package heads
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
@@ -108,4 +109,70 @@ func TestFeatureBatchNormMatchesTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 	gomlxtest.AssertClose(t, "eval y", flat(outs[0]), flat(get("eval.y")), 1e-5, 1e-5)
+}
+
+// TestLoadProjectionFoldsBatchNorm: a projection loaded from a set with
+// running statistics computes, on new inputs, what evaluation-mode
+// FeatureBatchNorm followed by the original projection computes.
+func TestLoadProjectionFoldsBatchNorm(t *testing.T) {
+	const in, out, n = 6, 4, 5
+	r := rand.New(rand.NewPCG(1, 2))
+	vals := func(k int, scale, offset float64) []float32 {
+		v := make([]float32, k)
+		for i := range v {
+			v[i] = float32(offset + scale*r.NormFloat64())
+		}
+		return v
+	}
+	w, b, x := vals(out*in, 0.5, 0), vals(out, 0.5, 0), vals(n*in, 3, 10)
+	mean, variance := vals(in, 2, 10), vals(in, 0.2, 1.5)
+	set := weights.NewSet()
+	set.Add(weights.FromFloat32("weight", []int{out, in}, w))
+	set.Add(weights.FromFloat32("bias", []int{out}, b))
+	set.Add(weights.FromFloat32("norm."+RunningMean, []int{in}, mean))
+	set.Add(weights.FromFloat32("norm."+RunningVar, []int{in}, variance))
+	be := gomlxtest.Backend(t)
+
+	// Reference: the unfolded network, running statistics as variables.
+	ref := model.NewStore()
+	rs := ref.RootScope()
+	for name, v := range map[string][]float32{"weight": w, "bias": b, "norm/" + RunningMean: mean, "norm/" + RunningVar: variance} {
+		shape := []int{len(v)}
+		if name == "weight" {
+			shape = []int{out, in}
+		}
+		if _, err := ref.CreateVariable("/"+name, tensors.FromFlatDataAndDimensions(v, shape...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := model.NewExec(be, ref, func(_ *model.Scope, x *graph.Node) *graph.Node {
+		ref.SetTraining(x.Graph(), false)
+		return Project(rs, FeatureBatchNorm(rs, "norm", x), out)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	folded := model.NewStore()
+	if err := LoadProjection(folded.RootScope(), in, out, set); err != nil {
+		t.Fatal(err)
+	}
+	got, err := model.NewExec(be, folded, func(_ *model.Scope, x *graph.Node) *graph.Node {
+		return Project(folded.RootScope(), x, out)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xt := tensors.FromFlatDataAndDimensions(x, n, in)
+	a, err := want.Call(xt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := got.Call(xt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomlxtest.AssertClose(t, "folded projection", tensors.MustCopyFlatData[float32](c[0]), tensors.MustCopyFlatData[float32](a[0]), 1e-5, 1e-5)
+	if folded.GetVariable("/norm/"+RunningMean) != nil {
+		t.Error("folding left running statistics in the store")
+	}
 }

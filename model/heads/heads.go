@@ -266,9 +266,23 @@ func LoadInto(scope *model.Scope, cfg Config, set *weights.Set) error {
 
 // LoadProjection sets the projection's variables from a set with keys
 // "weight" and "bias".
+//
+// A projection trained behind a FeatureBatchNorm (pretraining with
+// proj_norm: batch) carries norm.running_mean and norm.running_var; they are
+// folded into the Linear layer (FoldFeatureBatchNorm), so the loaded
+// projection computes what the pretrained one computed in evaluation mode.
 func LoadProjection(scope *model.Scope, in, out int, set *weights.Set) error {
+	if _, ok := set.Tensors[projNormMean]; ok {
+		folded, err := FoldFeatureBatchNorm(set, "norm")
+		if err != nil {
+			return err
+		}
+		set = folded
+	}
 	return loadSpecs(scope, ProjectionSpecs(in, out), set)
 }
+
+const projNormMean = "norm." + RunningMean
 
 func loadSpecs(scope *model.Scope, specs []weights.Spec, set *weights.Set) error {
 	if err := weights.Check(specs, set); err != nil {
