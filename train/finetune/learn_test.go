@@ -3,6 +3,7 @@ package finetune
 import (
 	"context"
 	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/cmrfm/cmrfm/stats"
@@ -46,7 +47,7 @@ func predictRows(t *testing.T, s *Summary, c Config, rows []store.IndexRow) []*P
 // near the baseline and 0.5 (the collapse this preset's learning rate
 // avoids kept it there: docs/finetune.md).
 func TestLearnsOnPhantom(t *testing.T) {
-	co := buildCohortIn(t, sharedDir, 64, 48, 16, 11)
+	co := buildCohortIn(t, filepath.Join(sharedDir, "learn"), 64, 48, 16, 11)
 	trainRows := co.Index.Filter("train")
 	t.Run("lvef", func(t *testing.T) {
 		c := PhantomConfig(RegressionConfig())

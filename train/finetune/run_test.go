@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +40,7 @@ var (
 
 func testCohort(t *testing.T) *cohort {
 	t.Helper()
-	smallOnce.Do(func() { small = buildCohortIn(t, sharedDir, 12, 48, 16, 3) })
+	smallOnce.Do(func() { small = buildCohortIn(t, filepath.Join(sharedDir, "small"), 12, 48, 16, 3) })
 	if small == nil {
 		t.Fatal("cohort build failed")
 	}
