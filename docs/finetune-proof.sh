@@ -9,8 +9,11 @@ cd "$W"
 
 # 1. 300 phantom studies (matrix 48, 16 frames per cycle), ingested at their original size, one channel,
 #    with the phantom's labels (lvef, dcm, hcm, …) and splits in store/index.csv; reports for pretraining.
+#    The de-identification salt is fixed (the value the documented run drew) so the store's study keys, and
+#    with them the epoch orders and every number, are those of docs/finetune.md.
 cmrfm phantom --out phantom --studies 300 --seed 7 --matrix 48 --frames 16 --multiframe
-cmrfm ingest --input phantom/dicom --out store --frames original --channels 1 \
+printf '1ff830523f6670c8fb410106d446512b3e8b2895502bb7d0ceb2c9df6d8d27fb\n' > store.salt
+cmrfm ingest --input phantom/dicom --out store --salt-file store.salt --frames original --channels 1 \
     --labels phantom/labels.csv --reports phantom/reports.jsonl --site ph
 cmrfm text index --reports store/reports.jsonl --out reports.json --studies store/index.csv
 
