@@ -25,6 +25,10 @@ func stagePretrain(ctx context.Context, r *Run) (Result, error) {
 	// Every study trains and is scored (the demo cohort is small).
 	c.Data.TrainSplit, c.Data.ValSplit = "all", "all"
 	c.Data.Workers = r.Opts.Workers
+	// Batch-normalised projections, as the learning-proof preset (towers
+	// from random weights collapse without them); the finetune stage folds
+	// them into the projection it starts from.
+	c.Model.ProjNorm = pretrain.ProjNormBatch
 	c.Trainer.BatchSize = 4
 	c.Trainer.Epochs = 3
 	c.Trainer.CheckpointEvery = 1
