@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/compute/dtypes"
@@ -209,9 +210,12 @@ func (o *Optimizer) Updates() (int, error) {
 	return int(tensors.ToScalar[int64](t)), nil
 }
 
-// Trainable lists, in store order, the trainable variables graph g uses
-// whose path starts with one of prefixes (none: any). Optimiser state and
-// the RNG state are never trainable.
+// Trainable lists, sorted by path, the trainable variables graph g uses
+// whose path starts with one of prefixes (none: any). Optimiser state, the
+// RNG state and model state (IsModelState) are never trainable. The order
+// is by path, not by creation: a resumed store creates its variables in
+// checkpoint order, and float32 sums over variables (the gradient norm)
+// must not depend on it, or a resumed run would not be bit-identical.
 func Trainable(store *model.Store, g *Graph, prefixes ...string) []*model.Variable {
 	var out []*model.Variable
 	for v := range store.IterVariables() {
@@ -229,6 +233,7 @@ func Trainable(store *model.Store, g *Graph, prefixes ...string) []*model.Variab
 			}
 		}
 	}
+	slices.SortFunc(out, func(a, b *model.Variable) int { return strings.Compare(a.Path(), b.Path()) })
 	return out
 }
 

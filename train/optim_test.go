@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
@@ -259,5 +260,39 @@ func TestDecayPolicy(t *testing.T) {
 		if !DecayAll.Decays(c.path, sh) {
 			t.Errorf("all %s: not decayed", c.path)
 		}
+	}
+}
+
+// TestTrainableOrderAndState: Trainable returns variables in path order
+// whatever order they were created in (a resumed store creates them in
+// checkpoint order), and never returns model state restored from a
+// checkpoint (batch-norm running statistics).
+func TestTrainableOrderAndState(t *testing.T) {
+	st := model.NewStore()
+	for _, p := range []string{"/m/z", "/m/b/running_mean", "/m/a", "/m/c"} {
+		if err := setVariable(st, p, tensors.FromValue([]float32{1, 2})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec, err := model.NewExec(gomlxtest.Backend(t), st, func(_ *model.Scope, x *graph.Node) []*graph.Node {
+		g := x.Graph()
+		sum := x
+		for v := range st.IterVariables() {
+			sum = graph.Add(sum, v.NodeValue(g))
+		}
+		var got []string
+		for _, v := range Trainable(st, g, "/m/") {
+			got = append(got, v.Path())
+		}
+		if want := "/m/a /m/c /m/z"; strings.Join(got, " ") != want {
+			t.Errorf("Trainable = %v, want %s", got, want)
+		}
+		return []*graph.Node{sum}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.Call(tensors.FromValue([]float32{0, 0})); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,8 +2,6 @@ package finetune
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/cmrfm/cmrfm/model/heads"
 	"github.com/cmrfm/cmrfm/model/mvit"
@@ -147,11 +145,7 @@ func (n *Net) Loss(out *Output, targets, labelMask, posWeight *Node) *Node {
 }
 
 // Trainable returns the variables of g the optimiser updates, sorted by
-// path: a resumed store creates its variables in checkpoint order, and
-// the float32 sums over variables (the gradient norm) must not depend on
-// it, or a resumed run would not be bit-identical.
+// path (train.Trainable).
 func (n *Net) Trainable(g *Graph) []*model.Variable {
-	vars := train.Trainable(n.Store, g, n.Cfg.TrainablePrefixes()...)
-	slices.SortFunc(vars, func(a, b *model.Variable) int { return strings.Compare(a.Path(), b.Path()) })
-	return vars
+	return train.Trainable(n.Store, g, n.Cfg.TrainablePrefixes()...)
 }

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/cmrfm/cmrfm/model/bert"
@@ -146,11 +144,8 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 			g := xs[0].Graph()
 			store.SetTraining(g, true)
 			_, l := Loss(tw, mc, xs[0], xs[1], xs[2])
-			// Sorted by path: the gradient norm's summation order must not
-			// depend on whether variables were created by this graph or
-			// restored from a checkpoint (bit-identical resume).
+			// Sorted by path (train.Trainable): bit-identical resume.
 			vars := train.Trainable(store, g, "/"+ScopeModel+"/")
-			slices.SortFunc(vars, func(a, b *model.Variable) int { return strings.Compare(a.Path(), b.Path()) })
 			norm := opt.Step(l.Loss, vars, apply)
 			return []*graph.Node{l.Raw, l.Loss, norm}
 		})
