@@ -1,9 +1,11 @@
 #!/bin/sh
-# The phantom-cohort learning proof of docs/finetune.md, end to end (about an hour on a 2-core CPU:
-# cohort and store ~2 min, pretraining ~5 min, four fine-tuning runs of ≤ 20 min each, two at a time).
+# The phantom-cohort learning proof of docs/finetune.md, end to end (about 1.5 hours on a 2-core CPU:
+# cohort and store ~2 min, the pretraining proof ~25 min (docs/pretrain-proof.sh, run first if its
+# checkpoint is absent), four fine-tuning runs of ≤ 20 min each, two at a time).
 # Usage: sh docs/finetune-proof.sh [WORKDIR]   (needs the cmrfm binary on PATH: go install ./cmd/cmrfm)
 set -eu
 W=${1:-runs/finetune-proof}
+DOCS=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$W"
 cd "$W"
 
@@ -17,11 +19,10 @@ cmrfm ingest --input phantom/dicom --out store --salt-file store.salt --frames o
     --labels phantom/labels.csv --reports phantom/reports.jsonl --site ph
 cmrfm text index --reports store/reports.jsonl --out reports.json --studies store/index.csv
 
-# 2. The pretrained initialisation: the tiny pretraining preset, images zoomed as the fine-tuning preset
-#    sees them.
-printf 'data:\n  min_size: 64\n  max_size: 64\n  correct_ranges: true\n' > pretrain.yaml
-cmrfm pretrain --preset tiny --config pretrain.yaml --store store --reports reports.json --out pt
-PT=pt/checkpoints/last.safetensors
+# 2. The pretrained initialisation: the pretraining proof's checkpoint (`cmrfm pretrain --preset phantom` on
+#    2,048 other phantom studies and their reports; docs/pretraining.md). Built here if absent.
+[ -f ../pretrain-proof/matched/checkpoints/last.safetensors ] || sh "$DOCS/pretrain-proof.sh" ../pretrain-proof
+PT=../pretrain-proof/matched/checkpoints/last.safetensors
 
 # 3. Fine-tuning from random weights and from the pretrained encoder (transfer mode), two runs at a time.
 GOMAXPROCS=1 cmrfm finetune --preset phantom-lvef --store store --out lvef-random --workers 1 &
