@@ -1,16 +1,13 @@
 package ingest
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/cmrfm/cmrfm/cine"
+	"github.com/cmrfm/cmrfm/internal/yamlconf"
 )
 
 // Config is everything an ingest run needs. Fields carry yaml tags for the
@@ -88,15 +85,9 @@ type Config struct {
 
 // LoadConfig reads a YAML config file; unknown keys are an error.
 func LoadConfig(path string) (Config, error) {
-	var c Config
-	b, err := os.ReadFile(path)
+	c, err := yamlconf.Load(path, Config{})
 	if err != nil {
-		return c, fmt.Errorf("ingest config: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("ingest config %s: %w", path, err)
+		return c, fmt.Errorf("ingest %w", err)
 	}
 	return c, nil
 }

@@ -1,18 +1,16 @@
 package finetune
 
 import (
-	"bytes"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/cmrfm/cmrfm/cine"
+	"github.com/cmrfm/cmrfm/internal/yamlconf"
 	"github.com/cmrfm/cmrfm/model/heads"
 	"github.com/cmrfm/cmrfm/model/mvit"
 	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/data"
-	"go.yaml.in/yaml/v3"
 )
 
 // Mode says what trains (REFERENCE-SPEC §3.4).
@@ -296,32 +294,24 @@ func Preset(name string) (Config, error) {
 // LoadConfig reads YAML over base (a file names only what differs);
 // unknown keys are an error.
 func LoadConfig(path string, base Config) (Config, error) {
-	b, err := os.ReadFile(path)
+	c, err := yamlconf.Load(path, base)
 	if err != nil {
-		return Config{}, fmt.Errorf("finetune: config: %w", err)
+		return Config{}, fmt.Errorf("finetune: %w", err)
 	}
-	return ParseConfig(b, base)
+	return c, nil
 }
 
 // ParseConfig reads YAML text over base.
 func ParseConfig(b []byte, base Config) (Config, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	c := base
-	if err := dec.Decode(&c); err != nil {
+	c, err := yamlconf.Parse(b, base)
+	if err != nil {
 		return Config{}, fmt.Errorf("finetune: config: %w", err)
 	}
 	return c, nil
 }
 
 // YAML renders the configuration.
-func (c Config) YAML() (string, error) {
-	b, err := yaml.Marshal(c)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
+func (c Config) YAML() (string, error) { return yamlconf.Render(c) }
 
 // Net resolves the model section into graph configurations.
 func (c Config) Net() (NetConfig, error) {

@@ -1,17 +1,15 @@
 package pretrain
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/cmrfm/cmrfm/cine"
+	"github.com/cmrfm/cmrfm/internal/yamlconf"
 	"github.com/cmrfm/cmrfm/model/bert"
 	"github.com/cmrfm/cmrfm/model/mvit"
 	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/data"
-	"go.yaml.in/yaml/v3"
 )
 
 // Config is a whole pretraining run, read from YAML in the spirit of the
@@ -254,27 +252,15 @@ func Preset(name string) (Config, error) {
 // LoadConfig reads YAML over base (so a file need only name what differs);
 // unknown keys are an error.
 func LoadConfig(path string, base Config) (Config, error) {
-	b, err := os.ReadFile(path)
+	c, err := yamlconf.Load(path, base)
 	if err != nil {
-		return Config{}, fmt.Errorf("pretrain: config: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	c := base
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("pretrain: config %s: %w", path, err)
+		return Config{}, fmt.Errorf("pretrain: %w", err)
 	}
 	return c, nil
 }
 
 // YAML renders the configuration (--print-config).
-func (c Config) YAML() (string, error) {
-	b, err := yaml.Marshal(c)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
+func (c Config) YAML() (string, error) { return yamlconf.Render(c) }
 
 // ModelConfig resolves the model section into graph configurations.
 func (c Config) ModelConfig() (ModelConfig, error) {
