@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
+	"github.com/cmrfm/cmrfm/internal/traintest"
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/cmrfm/cmrfm/train"
 )
@@ -103,41 +103,8 @@ func checkResume(t *testing.T, co *cohort, mk func() Config) *Summary {
 	if sRes.State.Updates != sFull.State.Updates || sRes.State.Updates == 0 {
 		t.Fatalf("resumed run ended at %d updates, uninterrupted at %d", sRes.State.Updates, sFull.State.Updates)
 	}
-	a, err := weights.Load(sFull.Checkpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := weights.Load(sRes.Checkpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(a.Tensors) != len(b.Tensors) || len(a.Tensors) == 0 {
-		t.Fatalf("%d and %d tensors", len(a.Tensors), len(b.Tensors))
-	}
-	for _, n := range a.Names() {
-		if tb, ok := b.Tensors[n]; !ok || !bytes.Equal(a.Tensors[n].Data, tb.Data) {
-			t.Errorf("variable %s differs after resume", n)
-		}
-	}
-	ra, rb := sFull.Rows, sRes.Rows
-	if len(ra) != len(rb) || len(ra) == 0 {
-		t.Fatalf("metrics: %d rows uninterrupted, %d resumed", len(ra), len(rb))
-	}
-	vals := 0
-	for i := range ra {
-		x, y := maps.Clone(ra[i].Values), maps.Clone(rb[i].Values)
-		delete(x, "samples_per_s")
-		delete(y, "samples_per_s")
-		if _, ok := x["val_loss"]; ok {
-			vals++
-		}
-		if ra[i].Step != rb[i].Step || ra[i].LR != rb[i].LR || !maps.Equal(x, y) {
-			t.Errorf("metrics row %d: uninterrupted %+v, resumed %+v", i, ra[i], rb[i])
-		}
-	}
-	if vals == 0 {
-		t.Error("no validation row compared")
-	}
+	traintest.SameCheckpoints(t, sFull.Checkpoint, sRes.Checkpoint)
+	traintest.SameMetrics(t, sFull.Rows, sRes.Rows, "val_loss")
 	return sFull
 }
 
