@@ -1,11 +1,11 @@
 module github.com/cmrfm/cmrfm
 
-go 1.26.5
+go 1.27.3
 
 require (
 	github.com/cocosip/go-dicom-codecs v0.6.0
-	github.com/gomlx/compute v0.1.2
-	github.com/gomlx/gomlx v0.28.2
+	github.com/gomlx/compute v0.1.14
+	github.com/gomlx/gomlx v0.28.16
 	github.com/klauspost/compress v1.18.0
 	github.com/nlpodyssey/gopickle v0.3.0
 	github.com/okieraised/gonii v0.9.0
@@ -35,9 +35,9 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
-	golang.org/x/exp v0.0.0-20260410095643-746e56fc9e2f // indirect
+	golang.org/x/exp v0.0.0-20260908205506-85c1c2202aba // indirect
 	golang.org/x/image v0.30.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
 )
 

@@ -2,7 +2,7 @@
 # The phantom-cohort learning proof of docs/finetune.md, end to end (about 1.5 hours on a 2-core CPU:
 # cohort and store ~2 min, the pretraining proof ~25 min (docs/pretrain-proof.sh, run first if its
 # checkpoint is absent), four fine-tuning runs of ≤ 20 min each, two at a time).
-# Usage: sh docs/finetune-proof.sh [WORKDIR]   (needs the cmrfm binary on PATH: go install ./cmd/cmrfm)
+# Usage: sh docs/finetune-proof.sh [WORKDIR]   (needs the cmrfm binary on PATH: GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go install ./cmd/cmrfm)
 set -eu
 W=${1:-runs/finetune-proof}
 DOCS=$(cd "$(dirname "$0")" && pwd)

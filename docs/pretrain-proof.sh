@@ -2,7 +2,7 @@
 # The phantom-cohort learning proof of docs/pretraining.md ("Does it learn?"), end to end: ≈ 4 min to build
 # the cohort, then two pretraining runs of ≈ 7–10 min each on a 2-core CPU (the real run and the shuffled
 # control). Needs ≈ 3.5 GB of disk while the DICOM exists (deleted after ingest).
-# Usage: sh docs/pretrain-proof.sh [WORKDIR]   (needs the cmrfm binary on PATH: go install ./cmd/cmrfm)
+# Usage: sh docs/pretrain-proof.sh [WORKDIR]   (needs the cmrfm binary on PATH: GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go install ./cmd/cmrfm)
 set -eu
 W=${1:-runs/pretrain-proof}
 mkdir -p "$W"

@@ -101,6 +101,7 @@ func toyRunner(t *testing.T, dir string, src *toySource) *Runner[toyBatch] {
 	}
 	micro, update := build(false), build(true)
 	eval, err := model.NewExec(backend, store, func(_ *model.Scope, x, y *graph.Node) *graph.Node {
+		FeedVariables(store, x.Graph()) // validation runs between updates
 		return toyLoss(store, x, y)
 	})
 	if err != nil {

@@ -247,7 +247,9 @@ func Trainable(store *model.Store, g *Graph, prefixes ...string) []*model.Variab
 //     of every variable; the accumulators are reset.
 //
 // It returns the global L2 norm of g before clipping (a zero scalar when
-// apply is false). Every variable must be float32.
+// apply is false). Every variable must be float32, and g must feed its
+// variables as parameters (a graph marked for training, or FeedVariables):
+// Step panics, naming the variable, when one is a compile-time constant.
 func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 	g := loss.Graph()
 	if len(vars) == 0 {
@@ -258,15 +260,15 @@ func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 		if v.DType() != dtypes.Float32 {
 			panic(fmt.Sprintf("train: variable %s is %s; the optimiser handles float32", v.Path(), v.DType()))
 		}
-		params[i] = v.NodeValue(g)
+		params[i] = fedAsParameter(v, g)
 	}
 	grads := Gradient(loss, params...)
 	count := o.countVar()
-	n := AddScalar(count.NodeValue(g), 1)
+	n := AddScalar(fedAsParameter(count, g), 1)
 	if !apply {
 		for i, v := range vars {
 			acc := o.slot(scopeAcc, v)
-			acc.SetNodeValue(Add(acc.NodeValue(g), grads[i]))
+			acc.SetNodeValue(Add(fedAsParameter(acc, g), grads[i]))
 		}
 		count.SetNodeValue(n)
 		return ScalarZero(g, dtypes.Float32)
@@ -275,7 +277,7 @@ func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 		inv := Inverse(n)
 		for i, v := range vars {
 			acc := o.slot(scopeAcc, v)
-			grads[i] = Mul(Add(acc.NodeValue(g), grads[i]), inv)
+			grads[i] = Mul(Add(fedAsParameter(acc, g), grads[i]), inv)
 			acc.SetNodeValue(ZerosLike(grads[i]))
 		}
 		count.SetNodeValue(ZerosLike(n))
@@ -293,9 +295,9 @@ func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 	}
 	// Scalars in float64, as torch computes them in Python doubles, then
 	// rounded to float32 where they meet the tensors.
-	lr := o.lrVar().NodeValue(g)
+	lr := fedAsParameter(o.lrVar(), g)
 	upd := o.updatesVar()
-	step := AddScalar(upd.NodeValue(g), 1)
+	step := AddScalar(fedAsParameter(upd, g), 1)
 	upd.SetNodeValue(step)
 	t := ConvertDType(step, dtypes.Float64)
 	b1, b2 := o.cfg.Betas[0], o.cfg.Betas[1]
@@ -307,8 +309,8 @@ func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 	for i, v := range vars {
 		gr := grads[i]
 		mv, vv := o.slot(scopeM, v), o.slot(scopeV, v)
-		m := Add(MulScalar(mv.NodeValue(g), b1), MulScalar(gr, 1-b1))
-		s := Add(MulScalar(vv.NodeValue(g), b2), Mul(MulScalar(gr, 1-b2), gr))
+		m := Add(MulScalar(fedAsParameter(mv, g), b1), MulScalar(gr, 1-b1))
+		s := Add(MulScalar(fedAsParameter(vv, g), b2), Mul(MulScalar(gr, 1-b2), gr))
 		mv.SetNodeValue(m)
 		vv.SetNodeValue(s)
 		p := params[i]

@@ -102,6 +102,7 @@ func toyLoss(store *model.Store, x, y *graph.Node) *graph.Node {
 func stepExec(t *testing.T, store *model.Store, opt *Optimizer, apply bool) *model.Exec {
 	t.Helper()
 	e, err := model.NewExec(gomlxtest.Backend(t), store, func(_ *model.Scope, x, y *graph.Node) []*graph.Node {
+		store.SetTraining(x.Graph(), true)
 		loss := toyLoss(store, x, y)
 		norm := opt.Step(loss, Trainable(store, x.Graph(), "/model/"), apply)
 		return []*graph.Node{loss, norm}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cmrfm/cmrfm/model/heads"
 	"github.com/cmrfm/cmrfm/stats"
+	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/data"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
@@ -50,6 +51,7 @@ type Evaluator struct {
 func NewEvaluator(backend compute.Backend, net *Net) (*Evaluator, error) {
 	e, err := model.NewExec(backend, net.Store, func(_ *model.Scope, clips, gather, mask *graph.Node) []*graph.Node {
 		net.Store.SetTraining(clips.Graph(), false)
+		train.FeedVariables(net.Store, clips.Graph()) // validation runs between updates
 		o := net.Forward(clips, gather, mask)
 		return []*graph.Node{o.Prediction, o.Logits, o.Attention, o.Study, o.Pooled, o.Embeddings}
 	})

@@ -40,7 +40,7 @@ func predictRows(t *testing.T, s *Summary, c Config, rows []store.IndexRow) []*P
 
 // TestLearnsOnPhantom is the CI-sized learning proof (docs/finetune.md has
 // the full one): the phantom presets (mvit-tiny from random weights,
-// transfer mode) for 15 epochs on the 44 training studies of a 64-study
+// transfer mode) on the 44 training studies of a 64-study
 // phantom cohort. LVEF: the training-set MAE must fall well below that of
 // predicting the training mean, with a clear correlation; dcm: the
 // training-set AUROC must be well above 0.5. An untrained network scores
@@ -53,9 +53,14 @@ func TestLearnsOnPhantom(t *testing.T) {
 		c := PhantomConfig(RegressionConfig())
 		c.Out, c.Data.Store, c.Data.ValSplit = t.TempDir(), co.Root, ""
 		// The long-axis views only (2 clips a study instead of ~9): 4× the
-		// epochs in the same time.
+		// epochs in the same time. 70 epochs, not 40: at 40 the MAE ratio
+		// still depends on the trajectory — 0.37 to 0.76 over seeds 1–5 on
+		// compute v0.1.14, and 0.61 (v0.28.2) vs 1.1 (v0.28.14) for seed 1,
+		// which only changes the GEMM summation order. At 70 epochs seeds
+		// 1, 2 and 5 (the worst three at 40) give 0.12, 0.19 and 0.36: the
+		// bar of 0.75 holds with a margin on any correct backend.
 		c.Data.Views = []string{"4CH", "2CH"}
-		c.Trainer.Epochs, c.Trainer.BatchSize = 40, 4
+		c.Trainer.Epochs, c.Trainer.BatchSize = 70, 4
 		s := runFT(t, c, co, RunOptions{})
 		preds := predictRows(t, s, c, trainRows)
 		var p, y []float64

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cmrfm/cmrfm/train"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -41,6 +42,7 @@ func NewEmbedder(backend compute.Backend, store *model.Store, cfg ModelConfig) (
 	t := NewTowers(store)
 	exec, err := model.NewExec(backend, store, func(_ *model.Scope, xs []*graph.Node) []*graph.Node {
 		store.SetTraining(xs[0].Graph(), false)
+		train.FeedVariables(store, xs[0].Graph()) // validation runs between updates
 		e, l := Loss(t, cfg, xs[0], xs[1], xs[2])
 		return []*graph.Node{e.Video, e.Text, l.Loss, l.Raw}
 	})

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 n=${1:-100}
 w=${2:-$(mktemp -d)}
-export GOEXPERIMENT=simd
+export GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd
 go build -o "$w/cmrfm" ./cmd/cmrfm
 [ -d "$w/cohort/dicom" ] || "$w/cmrfm" phantom --studies "$n" --out "$w/cohort" --seed 7 >/dev/null
 scd=../shared/data/sunnybrook-scd

@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 out="${1:-${CMRFM_MVIT_FULL:-/tmp/cmrfm-mvit-full}}"
 mkdir -p "$out"
-export OPENBLAS_NUM_THREADS=1 GOEXPERIMENT=simd
+export GOTOOLCHAIN=go1.27.3 OPENBLAS_NUM_THREADS=1 GOEXPERIMENT=simd
 echo "machine: $(lscpu | grep 'Model name' | sed 's/ \+/ /g'), $(nproc) cores; go $(go env GOVERSION)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -f "$out/golden.safetensors" ] || /usr/bin/python3 "$here/full_mvit.py" "$out" golden

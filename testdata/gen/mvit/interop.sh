@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 out="${1:-${CMRFM_MVIT_FULL:-/tmp/cmrfm-mvit-full}}"
 mkdir -p "$out"
-export OPENBLAS_NUM_THREADS=1 GOEXPERIMENT=simd
+export GOTOOLCHAIN=go1.27.3 OPENBLAS_NUM_THREADS=1 GOEXPERIMENT=simd
 [ -f "$out/golden.safetensors" ] || /usr/bin/python3 "$here/full_mvit.py" "$out" golden
 (cd "$root" && go build -o "$out/cmrfm" ./cmd/cmrfm)
 rm -rf "$out/go_attn"

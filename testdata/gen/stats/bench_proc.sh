@@ -14,7 +14,7 @@ for p in r-base-core r-cran-proc; do
     if [[ $(id -u) == 0 ]]; then apt-get install -y "$p"; else echo "install: $p" >&2; exit 1; fi
   fi
 done
-export TZ=UTC GOEXPERIMENT=${GOEXPERIMENT:-simd} GOFLAGS=${GOFLAGS:--mod=mod}
+export GOTOOLCHAIN=go1.27.3 TZ=UTC GOEXPERIMENT=${GOEXPERIMENT:-simd} GOFLAGS=${GOFLAGS:--mod=mod}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 csv="$work/bench100k.csv"
 

@@ -7,8 +7,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 SHARED="${SHARED_DATA:-$ROOT/../shared/data}"
-export REF_NODE="${REF_NODE:-/opt/reference}/node-tokenizers"
-export GOEXPERIMENT="${GOEXPERIMENT:-simd}" GOFLAGS="${GOFLAGS:--mod=mod}"
+export GOTOOLCHAIN=go1.27.3 REF_NODE="${REF_NODE:-/opt/reference}/node-tokenizers"
+export GOTOOLCHAIN=go1.27.3 GOEXPERIMENT="${GOEXPERIMENT:-simd}" GOFLAGS="${GOFLAGS:--mod=mod}"
 [ -f "$REF_NODE/node_modules/tokenizers/package.json" ] || { echo "run testdata/gen/text/gen.sh first (installs npm tokenizers)" >&2; exit 1; }
 TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
 cd "$ROOT"

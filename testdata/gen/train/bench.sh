@@ -2,7 +2,7 @@
 # Side-by-side speed of the train/val transform chains: cmrfm (go test -bench, one core) then torch (one thread),
 # same synthetic 360x360 clip, same session. Usage: bash testdata/gen/train/bench.sh   (from the repository root)
 set -euo pipefail
-export GOEXPERIMENT=simd OPENBLAS_NUM_THREADS=1
+export GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd OPENBLAS_NUM_THREADS=1
 lscpu | grep 'Model name'; uptime
 go test -run XXX -bench Chain -cpu 1 -benchtime 30x -count 3 ./train/data/ | grep Benchmark
 /usr/bin/python3 testdata/gen/train/bench_transforms.py 30
