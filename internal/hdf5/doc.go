@@ -13,7 +13,9 @@
 //
 // Writing produces the oldest format every libhdf5 reads: superblock v0,
 // version-1 object headers, a symbol-table root group of contiguous numeric
-// datasets with numeric attributes (scalar or 1-D, possibly empty).
+// or fixed-length string datasets (null-padded UTF-8; h5py reads them as
+// bytes) with numeric attributes (scalar or 1-D, possibly empty). Fixed-length
+// string datasets are also read (ReadStrings).
 //
 // Format reference: "HDF5 File Format Specification Version 3.0" (The HDF
 // Group). The package was written from the specification; no HDF5 library

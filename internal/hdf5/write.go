@@ -36,7 +36,8 @@ type Int32Attr struct {
 
 // DatasetSpec is a dataset to write with contiguous storage: Data holds the
 // values in C order, little-endian, of Type (the zero Type means uint8; the
-// writer supports unsigned/signed integers and IEEE float32/float64).
+// writer supports unsigned/signed integers, IEEE float32/float64 and
+// fixed-length strings, see StringDataset). Dims nil (rank 0) is a scalar.
 type DatasetSpec struct {
 	Name string
 	Dims []uint64
@@ -74,7 +75,7 @@ func Write(w io.Writer, datasets []DatasetSpec) error {
 			return fmt.Errorf("hdf5: duplicate dataset name %q", d.Name)
 		}
 		t := d.dtype()
-		if !t.Numeric() || t.BigEndian {
+		if (!t.Numeric() && t.Class != ClassString) || t.BigEndian {
 			return fmt.Errorf("hdf5: dataset %s: cannot write type %s", d.Name, t)
 		}
 		n := uint64(t.Size)
@@ -254,6 +255,9 @@ func fixedType(size int, signed bool) []byte {
 
 // encodeType encodes a little-endian numeric datatype message.
 func encodeType(t Datatype) []byte {
+	if t.Class == ClassString {
+		return stringType(t.Size)
+	}
 	if t.Class != ClassFloat {
 		return fixedType(t.Size, t.Signed)
 	}
