@@ -39,7 +39,7 @@ the published CSVs.
 
 ` + evaluateInputs,
 	}
-	cmd.AddCommand(newEvaluateClassificationCmd(a), newEvaluateRegressionCmd(a))
+	cmd.AddCommand(newEvaluateClassificationCmd(a), newEvaluateRegressionCmd(a), newEvaluateRetrievalCmd(a))
 	return cmd
 }
 

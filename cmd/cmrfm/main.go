@@ -7,7 +7,10 @@
 //	store     → store      (HDF5 study store: inspect, verify)
 //	phantom   → phantom    (synthetic DICOM cohort with ground truth)
 //	text      → text       (report sentences, WordPiece ids, report index)
-//	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman)
+//	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman; retrieval → retrieval)
+//	embed     → retrieval  (study, view, clip and report embeddings of a pretraining checkpoint)
+//	search    → retrieval  (nearest studies and reports to a sentence or a study)
+//	zeroshot  → retrieval  (diagnosis from prompts, no labels; predict's CSV columns)
 package main
 
 import (
@@ -95,6 +98,9 @@ cohort and tells you where the outputs are.`,
 		newPretrainCmd(a),
 		newFinetuneCmd(a),
 		newPredictCmd(a),
+		newEmbedCmd(a),
+		newSearchCmd(a),
+		newZeroShotCmd(a),
 	)
 	return root
 }

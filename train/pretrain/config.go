@@ -259,6 +259,16 @@ func LoadConfig(path string, base Config) (Config, error) {
 	return c, nil
 }
 
+// ParseConfig reads YAML text over base (a checkpoint's stored
+// configuration); unknown keys are an error.
+func ParseConfig(b []byte, base Config) (Config, error) {
+	c, err := yamlconf.Parse(b, base)
+	if err != nil {
+		return Config{}, fmt.Errorf("pretrain: config: %w", err)
+	}
+	return c, nil
+}
+
 // YAML renders the configuration (--print-config).
 func (c Config) YAML() (string, error) { return yamlconf.Render(c) }
 

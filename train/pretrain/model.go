@@ -185,7 +185,24 @@ func Embed(t Towers, cfg ModelConfig, clips, ids, mask *Node) *Embeddings {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	b := clips.Shape().Dimensions[0]
+	v := VideoEmbedding(t, cfg, clips)
+	u := TextEmbedding(t, cfg, ids, mask)
+	g := clips.Graph()
+	init := math.Log(1 / cfg.Temperature)
+	var ls *Node
+	if cfg.LearnTemperature {
+		vr := t.Root.Store().VariableWithValue(model.JoinPath(t.Root.Scope(), VarLogitScale), float32(init))
+		ls = MinScalar(vr.NodeValue(g), math.Log(MaxLogitScale))
+	} else {
+		ls = Scalar(g, dtypes.Float32, init)
+	}
+	return &Embeddings{Video: v, Text: u, LogScale: ls}
+}
+
+// VideoEmbedding builds the video tower alone: clips [B, C, T, H, W] →
+// [B, EmbedDim], L2-normalised (the video half of Embed, for embedding
+// studies without their reports).
+func VideoEmbedding(t Towers, cfg ModelConfig, clips *Node) *Node {
 	vo := mvit.Encode(t.VideoEncoder, cfg.Video, clips)
 	vf := vo.Features
 	if cfg.VideoPooling == "mean" {
@@ -196,8 +213,13 @@ func Embed(t Towers, cfg ModelConfig, clips, ids, mask *Node) *Embeddings {
 	if cfg.ProjNorm == ProjNormBatch {
 		vf = heads.FeatureBatchNorm(t.VideoProj, ScopeProjNorm, vf)
 	}
-	v := heads.Project(t.VideoProj, vf, cfg.EmbedDim)
+	return heads.Project(t.VideoProj, vf, cfg.EmbedDim)
+}
 
+// TextEmbedding builds the text tower alone: ids and mask of TextShape(B)
+// → [B, EmbedDim], L2-normalised (the text half of Embed).
+func TextEmbedding(t Towers, cfg ModelConfig, ids, mask *Node) *Node {
+	b := ids.Shape().Dimensions[0]
 	var tf *Node
 	switch cfg.TextInput {
 	case TextConcat:
@@ -218,18 +240,7 @@ func Embed(t Towers, cfg ModelConfig, clips, ids, mask *Node) *Embeddings {
 	if cfg.ProjNorm == ProjNormBatch {
 		tf = heads.FeatureBatchNorm(t.TextProj, ScopeProjNorm, tf)
 	}
-	u := heads.Project(t.TextProj, tf, cfg.EmbedDim)
-
-	g := clips.Graph()
-	init := math.Log(1 / cfg.Temperature)
-	var ls *Node
-	if cfg.LearnTemperature {
-		vr := t.Root.Store().VariableWithValue(model.JoinPath(t.Root.Scope(), VarLogitScale), float32(init))
-		ls = MinScalar(vr.NodeValue(g), math.Log(MaxLogitScale))
-	} else {
-		ls = Scalar(g, dtypes.Float32, init)
-	}
-	return &Embeddings{Video: v, Text: u, LogScale: ls}
+	return heads.Project(t.TextProj, tf, cfg.EmbedDim)
 }
 
 // Loss builds the towers and the contrastive loss of a batch.
