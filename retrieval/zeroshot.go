@@ -86,7 +86,15 @@ func ParsePrompts(b []byte, name string) (*Prompts, error) {
 			Positive []string `yaml:"positive"`
 			Negative []string `yaml:"negative"`
 		}
-		if err := doc.Labels.Content[i+1].Decode(&set); err != nil {
+		node := doc.Labels.Content[i+1]
+		if node.Kind == yaml.MappingNode {
+			for k := 0; k < len(node.Content); k += 2 {
+				if key := node.Content[k].Value; key != "positive" && key != "negative" {
+					return nil, fmt.Errorf("retrieval: prompts %s: label %s: unknown key %q (want positive and negative): %w", name, label, key, ErrPrompts)
+				}
+			}
+		}
+		if err := node.Decode(&set); err != nil {
 			return nil, fmt.Errorf("retrieval: prompts %s: label %s: %w: %v", name, label, ErrPrompts, err)
 		}
 		if seen[label] {
