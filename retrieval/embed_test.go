@@ -182,7 +182,9 @@ func TestEmbedResume(t *testing.T) {
 	}
 }
 
-func tensorOf(v []float32, dims []int) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, dims...) }
+func tensorOf(v []float32, dims []int) *tensors.Tensor {
+	return tensors.FromFlatDataAndDimensions(v, dims...)
+}
 
 // sameFile compares every dataset of two files byte for byte.
 func sameFile(a, b *File) bool {

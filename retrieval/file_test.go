@@ -23,8 +23,8 @@ func smallFile() *File {
 		ViewEmb:   []float32{1, 0, 1, 0, 0.6, 0.8},
 		ClipStudy: []int32{0, 0, 0, 1}, ClipView: []string{"4CH", "SAX", "SAX", "4CH"},
 		ClipSlice: []int32{0, 1, 2, 0}, ClipStart: []int32{0, 0, 16, 0}, ClipEnd: []int32{16, 16, 32, 16},
-		ClipEmb:   []float32{1, 0, 1, 0, 1, 0, 0.6, 0.8},
-		Reports:   []string{"s_a-1.h5", "s_c-3.h5"}, ReportStudy: []int32{0, -1}, ReportEmb: []float32{0, 1, -1, 0},
+		ClipEmb: []float32{1, 0, 1, 0, 1, 0, 0.6, 0.8},
+		Reports: []string{"s_a-1.h5", "s_c-3.h5"}, ReportStudy: []int32{0, -1}, ReportEmb: []float32{0, 1, -1, 0},
 		SkippedStudies: []string{"s_c-3.h5"}, SkippedReasons: []string{"no usable clip in views [4CH SAX]"},
 	}
 }
