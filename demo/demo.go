@@ -60,6 +60,7 @@ func Stages() []Stage {
 		{"store", stageStore},
 		{"text", stageText},
 		{"pretrain", stagePretrain},
+		{"retrieval", stageRetrieval},
 		{"finetune", stageFinetune},
 	}
 }

@@ -13,10 +13,10 @@ func ClassificationPlots(dir string, rep *evaluate.ClassReport) ([]string, error
 	var files []string
 	pct := rep.Options.Level * 100
 	for _, t := range rep.Targets {
-		curves := []Curve{{Label: "pretrained", ROC: t.Pretrained.ROC, Lower: t.Pretrained.Lower, Upper: t.Pretrained.Upper, Color: PretrainedColor}}
+		curves := []Curve{{Label: rep.Options.PredName, ROC: t.Pretrained.ROC, Lower: t.Pretrained.Lower, Upper: t.Pretrained.Upper, Color: PretrainedColor}}
 		title := t.Name
 		if t.Baseline != nil {
-			curves = append(curves, Curve{Label: "baseline", ROC: t.Baseline.ROC, Lower: t.Baseline.Lower, Upper: t.Baseline.Upper, Color: BaselineColor})
+			curves = append(curves, Curve{Label: rep.Options.BaselineName, ROC: t.Baseline.ROC, Lower: t.Baseline.Lower, Upper: t.Baseline.Upper, Color: BaselineColor})
 			title = fmt.Sprintf("%s (DeLong p = %s)", t.Name, pString(t.Test.P))
 		}
 		p, err := ROCPlot(title, curves...)

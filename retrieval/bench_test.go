@@ -5,8 +5,19 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // benchSet caches the benchmark sets: n unit-ish vectors of width d drawn
 // around 1,024 cluster centres (spread 0.5), so that neighbours are closer
@@ -61,6 +72,7 @@ func BenchmarkSearch(b *testing.B) {
 						qs[i] = q
 					}
 					cands := 0
+					cpu0 := cpuTime()
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						q := qs[i%len(qs)]
@@ -75,6 +87,9 @@ func BenchmarkSearch(b *testing.B) {
 						}
 					}
 					b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/query")
+					// CPU time (all threads) per query: what a quiet machine's wall time
+					// would be on one core; less sensitive to other jobs than wall time.
+					b.ReportMetric((cpuTime()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/query")
 					if method == "int8-exact" {
 						b.ReportMetric(float64(cands)/float64(b.N), "rescored/query")
 					}

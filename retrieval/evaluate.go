@@ -158,7 +158,7 @@ var curveColours = []color.Color{
 func RecallPlot(title string, results []*RetrievalResult, maxK int) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
-	p.X.Label.Text = "k (candidates ranked above the partner < k)"
+	p.X.Label.Text = "k"
 	p.Y.Label.Text = "recall@k"
 	p.Y.Min, p.Y.Max = 0, 1
 	p.X.Min = 1

@@ -98,6 +98,8 @@ Reproduce the paper's internal test set:
 	fl.StringVar(&f.ci, "ci", "delong", "AUROC interval: delong or bootstrap (stratified percentile)")
 	fl.IntVar(&f.bootN, "boot-n", 2000, "bootstrap resamples (with --ci bootstrap)")
 	fl.Uint64Var(&f.seed, "seed", 1, "bootstrap seed (with --ci bootstrap)")
+	fl.StringVar(&f.opt.PredName, "pred-name", "pretrained", "name of the --pred model in figures")
+	fl.StringVar(&f.opt.BaselineName, "baseline-name", "baseline", "name of the --baseline model in figures")
 	fl.Float64Var(&f.opt.MinSensitivity, "min-sensitivity", 0.90, "operating point: best specificity at this sensitivity or more")
 	fl.Float64Var(&f.opt.MinSpecificity, "min-specificity", 0.90, "operating point: best sensitivity at this specificity or more")
 	_ = cmd.MarkFlagRequired("pred")

@@ -45,9 +45,18 @@ type ClassOptions struct {
 	// MinSensitivity and MinSpecificity set the two fixed operating points;
 	// 0 means 0.90 (the paper's).
 	MinSensitivity, MinSpecificity float64
+	// PredName and BaselineName name the two models in figures; default
+	// "pretrained" and "baseline".
+	PredName, BaselineName string
 }
 
 func (o *ClassOptions) defaults() {
+	if o.PredName == "" {
+		o.PredName = "pretrained"
+	}
+	if o.BaselineName == "" {
+		o.BaselineName = "baseline"
+	}
 	if o.LabelCol == "" {
 		o.LabelCol = "labels"
 	}
