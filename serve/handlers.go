@@ -793,7 +793,9 @@ func (s *Server) accept(ctx context.Context, t *db.Task, team *db.Team, files []
 	}
 	preds, err := score.Parse(st, files)
 	if err != nil {
-		return 0, http.StatusBadRequest, strings.TrimSuffix(err.Error(), ": "+score.ErrInvalid.Error())
+		msg := strings.TrimSuffix(err.Error(), ": "+score.ErrInvalid.Error())
+		msg = strings.TrimSuffix(strings.TrimPrefix(msg, "evaluate: "), ": bad prediction table")
+		return 0, http.StatusBadRequest, msg
 	}
 	body, err := json.Marshal(preds)
 	if err != nil {
