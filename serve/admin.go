@@ -79,8 +79,8 @@ func ReadTaskStudies(r io.Reader, name string, spec *TaskSpec) ([]db.Study, erro
 		}
 		out = append(out, st)
 	}
-	if len(out) < 2 {
-		return nil, fmt.Errorf("serve: %s: %d studies in split %q, need at least 2", name, len(out), split)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("serve: %s: no studies in split %q", name, split)
 	}
 	return out, nil
 }
