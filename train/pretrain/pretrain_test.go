@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
-	"github.com/cmrfm/cmrfm/internal/traintest"
 	"github.com/cmrfm/cmrfm/model/bert"
 	"github.com/cmrfm/cmrfm/train"
+	"github.com/cmrfm/cmrfm/train/traintest"
 )
 
 // learnConfig is the learning test's setup: the tiny towers on the shared

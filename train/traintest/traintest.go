@@ -1,6 +1,3 @@
-// Package traintest holds the assertions the training packages' resume
-// tests share: two runs — one interrupted and resumed, one not — must end
-// with the same checkpoint bytes and the same metrics.
 package traintest
 
 import (
