@@ -14,7 +14,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// Fixture from testdata/gen/train/gen_heads.py (torch 1.13).
+// Fixture from testdata/gen/model/heads/gen_heads.py (torch 1.13).
 const golden = "testdata/heads_golden.safetensors"
 
 func load(t *testing.T) *weights.Set {

@@ -134,7 +134,7 @@ func MViTB16x4Torchvision(classes int) Config {
 	return c
 }
 
-// Tiny is the four-block test model of testdata/gen/mvit (torchvision
+// Tiny is the four-block test model of testdata/gen/model/mvit (torchvision
 // semantics): 3×4×32×32 input, widths 8→16→32, heads 1,2,2,4, q pooling at
 // blocks 1 and 3, kv strides (1,4,4), (1,2,2), (1,1,1), (1,1,1).
 func Tiny(classes int) Config {

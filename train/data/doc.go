@@ -36,5 +36,5 @@
 // reference draws from torch's and Python's global generators, so the
 // random draws themselves cannot match it; every transform is checked
 // against torch/torchvision at fixed parameters instead
-// (testdata/gen/train/gen_transforms.py).
+// (testdata/gen/train/data/gen_transforms.py).
 package data
