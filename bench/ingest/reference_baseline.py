@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The reference toolkit's per-study steps (cmr_toolkit preprocess_mri.py,
-paper era, REFERENCE-SPEC §1.3-1.7), as a single-process baseline for
+paper era, docs/reference.md §1.3-1.7), as a single-process baseline for
 cmrfm ingest's benchmark: for every study folder under ROOT, every series
 sub-folder with more than one file is read with pydicom (natsorted file
 order), repeated to 3 channels, resized so the short side is 480 (nearest,

@@ -48,7 +48,7 @@ type Freeze struct {
 	Layers int
 }
 
-// PaperFreeze is the paper's text-encoder freezing (REFERENCE-SPEC §3.7):
+// PaperFreeze is the paper's text-encoder freezing (docs/reference.md §3.7):
 // layers 1–6 frozen. The embeddings are frozen as well, as in ConVIRT, the
 // code base the authors' model factory derives from (the pre-training code
 // is unreleased, so this part is an inference).

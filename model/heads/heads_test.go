@@ -210,7 +210,7 @@ func TestDropoutTraining(t *testing.T) {
 }
 
 // TestReferenceSizesAndKeys: the full-size heads have the parameter counts
-// REFERENCE-SPEC §3.3 gives (263,298; 263,810 with LayerNorm) and the
+// docs/reference.md §3.3 gives (263,298; 263,810 with LayerNorm) and the
 // authors' Lightning key names.
 func TestReferenceSizesAndKeys(t *testing.T) {
 	if n := RegressionConfig().NumParams(); n != 263298 {

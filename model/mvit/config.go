@@ -100,7 +100,7 @@ const (
 )
 
 // MViTB16x4 is MViT-B 16×4 as the authors built it (pytorchvideo 0.1.3
-// mvit_base_16x4, REFERENCE-SPEC §3.1): 16 blocks on 3×16×224×224, heads
+// mvit_base_16x4, docs/reference.md §3.1): 16 blocks on 3×16×224×224, heads
 // 1,2,2,4×11,8,8, widths 96→192→384→768, no classification head.
 func MViTB16x4() Config {
 	heads := []int{1, 2, 2, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 8, 8}

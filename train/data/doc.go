@@ -1,7 +1,7 @@
 // Package data is cmrfm's training-data pipeline: it turns study files of the
 // HDF5 store into the clips, multi-instance bags and batches that the
 // pretraining and fine-tuning loops feed to the video encoder, exactly as the
-// authors' loader does (REFERENCE-SPEC §2.2–2.7), with a switch wherever the
+// authors' loader does (docs/reference.md §2.2–2.7), with a switch wherever the
 // reference has a bug.
 //
 // The stages, in the order a loop uses them:

@@ -21,7 +21,7 @@ type LossOutput struct {
 }
 
 // ContrastiveLoss is the paper's asymmetric bidirectional InfoNCE with
-// flooding (REFERENCE-SPEC §3.7) on L2-normalised video embeddings v [B, D]
+// flooding (docs/reference.md §3.7) on L2-normalised video embeddings v [B, D]
 // and text embeddings u [B, D], pair i being (v_i, u_i):
 //
 //	S_ik    = exp(logScale) · ⟨v_i, u_k⟩                      (exp(logScale) = 1/τ)

@@ -218,7 +218,7 @@ func TestResumeRefusesOtherConfig(t *testing.T) {
 	}
 }
 
-// TestPaperDefaults: the default configuration is the paper's (REFERENCE-SPEC §3.7).
+// TestPaperDefaults: the default configuration is the paper's (docs/reference.md §3.7).
 // TestPhantomPreset: the learning-proof preset resolves, with the
 // batch-normalised projections and the reductions docs/pretraining.md
 // lists.

@@ -20,7 +20,7 @@ Files:
   tiny_pretraining.bin        the same weights as a torch.save zip in the layout of an old HF BertForPreTraining
                               pytorch_model.bin: "bert." prefix, TensorFlow-era LayerNorm.gamma/.beta names, the
                               embeddings.position_ids buffer, and cls.predictions / cls.seq_relationship heads.
-  tiny_authors.ckpt           a Lightning-1.8-style checkpoint in the authors' two-tower layout (REFERENCE-SPEC §3.8;
+  tiny_authors.ckpt           a Lightning-1.8-style checkpoint in the authors' two-tower layout (docs/reference.md §3.8;
                               the text-branch names are not public, this uses model.text_encoder.<HF name>):
                               state_dict with model.text_encoder.*, model.text_proj.{weight,bias} [8, 32],
                               model.video_encoder.* and model.video_proj.* stand-ins; epoch, global_step,

@@ -4,7 +4,7 @@
 Usage (from the repository root; ~2 s):
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 testdata/gen/model/heads/gen_heads.py model/heads/testdata/heads_golden.safetensors
 
-The modules below restate REFERENCE-SPEC.md §3.2-3.5 (cmr_transformer's Cardiac_MRI_Encoder.video_proj +
+The modules below restate docs/reference.md §3.2-3.5 (cmr_transformer's Cardiac_MRI_Encoder.video_proj +
 F.normalize, Multiview_Attention with Attn_Net_Gated, the classifier fc, HuberLoss(delta=1), BCEWithLogitsLoss with
 pos_weight) with the same module tree, so state_dict keys equal the authors' Lightning keys after the
 'classifier_head.' prefix. Sizes are reduced (projection 24->16, hidden 12, attention 8) to keep the fixture small;

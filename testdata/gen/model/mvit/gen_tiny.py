@@ -14,7 +14,7 @@ Files:
                                parameter (torchvision names).
   tiny_pv_k400.pyth            the same architecture in pytorchvideo-0.1.3 names as a model-zoo file {"model_state": ..}
                                (stands in for Kinetics-400 MVIT_B_16x4.pyth), different perturbation.
-  tiny_pv_cmr.ckpt             a Lightning-1.8-style checkpoint in the authors' layout (REFERENCE-SPEC §3.8):
+  tiny_pv_cmr.ckpt             a Lightning-1.8-style checkpoint in the authors' layout (docs/reference.md §3.8):
                                state_dict with model.video_encoder.<pytorchvideo name>, model.video_proj.{weight,bias},
                                text-branch keys, plus epoch/global_step/optimizer_states/hyper_parameters objects.
   tiny_pv_golden.safetensors   features of the pytorchvideo-semantics model (pool-norm eps 1e-5) on tiny_golden's input:

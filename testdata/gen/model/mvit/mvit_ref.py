@@ -7,7 +7,7 @@ What is independent of the Go code under test:
   * attention maps are captured with a copy of torchvision's MultiscaleAttention.forward that also keeps the
     post-softmax `attn` (the capturing forward is checked bit-identical to the stock forward);
   * the pytorchvideo-0.1.3 key names (the authors' `arch/mvit.py`) are produced here from torchvision's by a
-    table written from REFERENCE-SPEC §3.1, and pytorchvideo's numerics (nn.LayerNorm default eps 1e-5 for the
+    table written from docs/reference.md §3.1, and pytorchvideo's numerics (nn.LayerNorm default eps 1e-5 for the
     q/k/v pooling norms) are obtained by setting those modules' eps, not by any Go code.
 """
 import math
@@ -103,7 +103,7 @@ def run_capture(m, x, grad=False):
 # ---------------------------------------------------------------- torchvision -> pytorchvideo 0.1.3 key names
 def tv_to_pytorchvideo(sd):
     """Renames (and for qkv, splits) a torchvision mvit state dict into pytorchvideo-0.1.3 / arch/mvit.py names and
-    shapes (REFERENCE-SPEC §3.1). The K400 classifier (head.1) becomes head.proj."""
+    shapes (docs/reference.md §3.1). The K400 classifier (head.1) becomes head.proj."""
     out = {}
     for k, v in sd.items():
         p = k.split('.')
@@ -191,6 +191,6 @@ def pytorchvideo_to_tv(pv):
 
 
 def authors_load(ckpt_state_dict, model_dict_keys):
-    """The authors' load_contrastive_pretrained_weights (model_factory.py:356-380, REFERENCE-SPEC §3.8), verbatim in
+    """The authors' load_contrastive_pretrained_weights (model_factory.py:356-380, docs/reference.md §3.8), verbatim in
     its key handling: str.strip('model.') strips any of the characters m,o,d,e,l,. from both ends of each key."""
     return {k.strip('model.'): v for k, v in ckpt_state_dict.items() if k.strip('model.') in model_dict_keys}

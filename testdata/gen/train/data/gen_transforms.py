@@ -11,7 +11,7 @@ wrappers around torchvision 0.14 functions; this script re-states those wrappers
 casts of Equalize/Posterize, the affine matrices of Shear/Translate, fill 0.5) and calls torchvision for the pixel
 work, which makes torchvision the oracle. pytorchvideo's own functions used by the chains (uniform_temporal_subsample,
 short_side_scale, Normalize on (C,T,H,W), div_255) are one-liners over torch (linspace/clamp/long, F.interpolate
-bilinear align_corners=False, sub/div) and are re-stated the same way. REFERENCE-SPEC.md §2.5 describes them.
+bilinear align_corners=False, sub/div) and are re-stated the same way. docs/reference.md §2.5 describes them.
 
 Contents (all float32 unless noted):
   temporal_idx            int32 [300,16]: uniform_temporal_subsample indices for T = 1..300

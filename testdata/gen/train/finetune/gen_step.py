@@ -5,7 +5,7 @@ on fixed encoder features, in torch 1.13 (Debian python3-torch).
 Usage (from the repository root; ~1 s):
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 testdata/gen/train/finetune/gen_step.py train/finetune/testdata/step_golden.safetensors
 
-The model restates REFERENCE-SPEC.md §3.2-3.6 as testdata/gen/model/heads/gen_heads.py does (same module tree, so
+The model restates docs/reference.md §3.2-3.6 as testdata/gen/model/heads/gen_heads.py does (same module tree, so
 parameter names are the authors' Lightning keys after 'classifier_head.'): video_proj = Linear(IN -> E) followed by
 F.normalize, then Multiview_Attention (Linear E->H, ReLU, Dropout, Linear H->H, ReLU, Dropout, Attn_Net_Gated with
 optional LayerNorm, softmax over the bag, attention pooling, Dropout, Linear H->C), regression output 100*logit. Sizes

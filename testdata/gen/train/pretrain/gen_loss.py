@@ -4,7 +4,7 @@
 Usage (from the repository root; < 1 s, byte-reproducible):
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 testdata/gen/train/pretrain/gen_loss.py train/pretrain/testdata/loss_golden.safetensors
 
-The loss restates the paper (REFERENCE-SPEC §3.7), written with torch's own functions:
+The loss restates the paper (docs/reference.md §3.7), written with torch's own functions:
     v = F.normalize(v_raw, dim=1), u = F.normalize(u_raw, dim=1)          (eps 1e-12, as the projection heads)
     S = exp(log_scale) * v @ u.T                                          (log_scale = log(1/tau))
     l(v->u) = F.cross_entropy(S, arange(B), reduction='none')             = -log softmax_k(S[i,k])[i]
