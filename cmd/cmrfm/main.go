@@ -11,6 +11,7 @@
 //	embed     → retrieval  (study, view, clip and report embeddings of a pretraining checkpoint)
 //	search    → retrieval  (nearest studies and reports to a sentence or a study)
 //	zeroshot  → retrieval  (diagnosis from prompts, no labels; predict's CSV columns)
+//	serve     → serve      (test-set leaderboard web app; serve/db, serve/score)
 package main
 
 import (
@@ -101,6 +102,7 @@ cohort and tells you where the outputs are.`,
 		newEmbedCmd(a),
 		newSearchCmd(a),
 		newZeroShotCmd(a),
+		newServeCmd(a),
 	)
 	return root
 }
