@@ -288,3 +288,108 @@ func TestConstantModelRetrieval(t *testing.T) {
 		}
 	}
 }
+
+// normMean is the float64 reference of a pooled embedding.
+func normMean(f *File, m []float32, rows []int) []float32 {
+	acc := make([]float64, f.Dim)
+	for _, r := range rows {
+		for c, v := range f.Row(m, r) {
+			acc[c] += float64(v)
+		}
+	}
+	ss := 0.0
+	for _, v := range acc {
+		ss += v * v
+	}
+	out := make([]float32, f.Dim)
+	for c, v := range acc {
+		out[c] = float32(v / math.Sqrt(ss))
+	}
+	return out
+}
+
+// TestEmbedPooling: with 4CH and every SAX slice embedded, each view's
+// embedding is the normalised mean of its clips', and the study's follows
+// the pooling rule: the mean of its views (views), of all its clips
+// (clips), or one view (view:SAX); zero-shot's attention columns carry
+// the matching clip weights.
+func TestEmbedPooling(t *testing.T) {
+	fx := testFixture(t)
+	for _, pool := range []string{PoolViews, PoolClips, "view:sax"} {
+		o := embedOpts(t, fx, filepath.Join(t.TempDir(), "emb.h5"))
+		o.Views, o.Pooling = []string{"4CH", "SAX"}, pool
+		s, err := Embed(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := ReadFile(o.Out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Views != 48 || s.Clips <= 48 || f.Settings.Pooling != strings.Replace(pool, "sax", "SAX", 1) {
+			t.Fatalf("%s: %d views, %d clips, pooling %q", pool, s.Views, s.Clips, f.Settings.Pooling)
+		}
+		for st := range f.Studies {
+			var clips, views []int
+			clipsOf := map[string][]int{}
+			for i, cs := range f.ClipStudy {
+				if int(cs) == st {
+					clips = append(clips, i)
+					clipsOf[f.ClipView[i]] = append(clipsOf[f.ClipView[i]], i)
+				}
+			}
+			for i, vs := range f.ViewStudy {
+				if int(vs) != st {
+					continue
+				}
+				views = append(views, i)
+				want := normMean(f, f.ClipEmb, clipsOf[f.ViewName[i]])
+				if d := maxDiff(f.Row(f.ViewEmb, i), want); d > 1e-6 || int(f.ViewClips[i]) != len(clipsOf[f.ViewName[i]]) {
+					t.Fatalf("%s: view %s of %s: %.2g from the mean of its %d clips", pool, f.ViewName[i], f.Studies[st], d, len(clipsOf[f.ViewName[i]]))
+				}
+			}
+			var want []float32
+			switch pool {
+			case PoolViews:
+				want = normMean(f, f.ViewEmb, views)
+			case PoolClips:
+				want = normMean(f, f.ClipEmb, clips)
+			default:
+				want = normMean(f, f.ClipEmb, clipsOf["SAX"])
+			}
+			if d := maxDiff(f.Row(f.StudyEmb, st), want); d > 1e-6 {
+				t.Fatalf("%s: study %s differs from its pooling rule by %.2g", pool, f.Studies[st], d)
+			}
+			if len(clipsOf["SAX"]) < 2 || len(clipsOf["4CH"]) != 1 {
+				t.Fatalf("%s: %d SAX and %d 4CH clips", f.Studies[st], len(clipsOf["SAX"]), len(clipsOf["4CH"]))
+			}
+		}
+		z, err := ZeroShot(context.Background(), ZeroShotOptions{File: f, Embeddings: o.Out, Labels: fx.cohort.IndexPath,
+			Prompts: "builtin:phantom", Targets: []string{"dcm"}, Backend: gomlxtest.Backend(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := z.Predictions[0]
+		nSAX := 0
+		for _, c := range p.Clips {
+			if c.View == "SAX" {
+				nSAX++
+			}
+		}
+		for k, c := range p.Clips {
+			want := map[string]map[bool]float64{
+				PoolViews: {true: 0.5 / float64(nSAX), false: 0.5},
+				PoolClips: {true: 1 / float64(len(p.Clips)), false: 1 / float64(len(p.Clips))},
+				"view:sax": {true: 1 / float64(nSAX), false: 0},
+			}[pool][c.View == "SAX"]
+			if math.Abs(p.Attention[k]-want) > 1e-12 {
+				t.Fatalf("%s: clip %d (%s) weight %g, want %g", pool, k, c.View, p.Attention[k], want)
+			}
+		}
+	}
+	o := embedOpts(t, fx, filepath.Join(t.TempDir(), "x.h5"))
+	o.Pooling = "view:SAX" // SAX is not among the checkpoint's views (4CH)
+	if _, err := Embed(context.Background(), o); err == nil || !strings.Contains(err.Error(), "not among the embedded views") {
+		t.Fatalf("pooling on a view not embedded: %v", err)
+	}
+}
