@@ -378,8 +378,8 @@ func TestEmbedPooling(t *testing.T) {
 		}
 		for k, c := range p.Clips {
 			want := map[string]map[bool]float64{
-				PoolViews: {true: 0.5 / float64(nSAX), false: 0.5},
-				PoolClips: {true: 1 / float64(len(p.Clips)), false: 1 / float64(len(p.Clips))},
+				PoolViews:  {true: 0.5 / float64(nSAX), false: 0.5},
+				PoolClips:  {true: 1 / float64(len(p.Clips)), false: 1 / float64(len(p.Clips))},
 				"view:sax": {true: 1 / float64(nSAX), false: 0},
 			}[pool][c.View == "SAX"]
 			if math.Abs(p.Attention[k]-want) > 1e-12 {
