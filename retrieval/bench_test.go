@@ -99,3 +99,29 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOpenSearcher times what a one-shot `cmrfm search` pays before
+// its query: reading an embeddings file of 100,000 studies × 512 (and as
+// many reports) and coding both indexes.
+func BenchmarkOpenSearcher(b *testing.B) {
+	const n, d = 100_000, 512
+	x := benchIndex(b, n, d)
+	f := &File{Checkpoint: "x", CheckpointSHA256: "x", Config: "x", Dim: d, Settings: Settings{Pooling: PoolViews}}
+	for i := range n {
+		k := fmt.Sprintf("site_%07d-%07d.h5", i, i)
+		f.Studies, f.Splits, f.Reports = append(f.Studies, k), append(f.Splits, "test"), append(f.Reports, k)
+		f.ReportStudy = append(f.ReportStudy, int32(i))
+	}
+	f.StudyEmb = x.vecs
+	f.ReportEmb = x.vecs
+	p := b.TempDir() + "/emb.h5"
+	if err := f.Write(p); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := NewSearcher(SearchOptions{Embeddings: p}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -72,7 +72,7 @@ func NewIndex(vecs []float32, n, d int) (*Index, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < n; i += workers {
+			for i := w * n / workers; i < (w+1)*n/workers; i++ { // contiguous rows: no false sharing
 				errs[i] = x.setRow(i, vecs[i*d:(i+1)*d])
 			}
 		}()

@@ -52,6 +52,15 @@ func TestRetrievalCommands(t *testing.T) {
 	if res.Study != key || len(res.Studies) != 4 || len(res.Reports) != 4 || res.Studies[0].Rank != 1 || res.Studies[0].Score < res.Studies[3].Score {
 		t.Fatalf("search --json: %+v", res)
 	}
+	qf := filepath.Join(dir, "queries.txt")
+	os.WriteFile(qf, []byte("Pericardial effusion.\n\nstudy:"+key+"\n"), 0o644)
+	out, code = runCmd(t, "search", "--index", emb, "--queries", qf, "--top", "2", "--json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var r1, r2 retrieval.Result
+	if code != 0 || len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &r1) != nil || json.Unmarshal([]byte(lines[1]), &r2) != nil ||
+		r1.Query != "Pericardial effusion." || r2.Study != key || len(r2.Studies) != 2 {
+		t.Fatalf("search --queries: exit %d\n%s", code, out)
+	}
 	if out, code := runCmd(t, "search", "--index", emb, "--study", "no-such.h5"); code != 1 || !strings.Contains(out, emb) || !strings.Contains(out, "no-such.h5") {
 		t.Fatalf("unknown study: exit %d\n%s", code, out)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -15,11 +16,11 @@ import (
 
 func newSearchCmd(a *app) *cobra.Command {
 	var o retrieval.SearchOptions
-	var query, study, reports, backend string
+	var query, study, reports, backend, queryFile string
 	var top int
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   `search --index emb.h5 (--text "SENTENCE" | --study KEY) [--top 10] [--json]`,
+		Use:   `search --index emb.h5 (--text "SENTENCE" | --study KEY | --queries FILE) [--top 10] [--json]`,
 		Short: "Nearest studies and reports to a sentence or a study, by cosine in the pretrained video–text space",
 		Long: `search answers a query over a 'cmrfm embed' file:
 
@@ -28,7 +29,12 @@ func newSearchCmd(a *app) *cobra.Command {
       is embedded) and ranks the studies (text→video) and the reports (text→text);
   --study KEY
       ranks the other studies (video→video) and the reports (video→text) by
-      their similarity to that study's embedding.
+      their similarity to that study's embedding;
+  --queries FILE
+      answers every line of FILE (a sentence, or study:KEY) in one run: the
+      file is read and indexed once (about 3 s of CPU for 100,000 studies and
+      their reports at width 512), each query then takes milliseconds. With
+      --json, one JSON object per line.
 
 The search is exact (the same ranking as brute force over float32, ties in
 file order), from int8 codes with per-row error bounds: about 5 ms per query
@@ -44,8 +50,14 @@ EXIT STATUS
   cmrfm search --index emb.h5 --study site_3fa9-7b1e44.h5 --top 5 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Embeddings == "" || (query == "") == (study == "") {
-				return fmt.Errorf("search: --index and one of --text or --study are required")
+			given := 0
+			for _, v := range []string{query, study, queryFile} {
+				if v != "" {
+					given++
+				}
+			}
+			if o.Embeddings == "" || given != 1 {
+				return fmt.Errorf("search: --index and one of --text, --study or --queries are required")
 			}
 			if backend != "" {
 				b, err := ops.NewBackend(backend)
@@ -71,24 +83,56 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			var res *retrieval.Result
-			if query != "" {
-				res, err = s.Text(query, top)
-			} else {
-				res, err = s.Study(study, top)
+			ask := func(q string) (*retrieval.Result, error) {
+				if k, ok := strings.CutPrefix(q, "study:"); ok {
+					return s.Study(strings.TrimSpace(k), top)
+				}
+				return s.Text(q, top)
 			}
+			if queryFile == "" {
+				var res *retrieval.Result
+				if query != "" {
+					res, err = s.Text(query, top)
+				} else {
+					res, err = s.Study(study, top)
+				}
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(res)
+				}
+				printResult(a, res, reports != "")
+				return nil
+			}
+			b, err := os.ReadFile(queryFile)
 			if err != nil {
-				return err
+				return fmt.Errorf("search: %w", err)
 			}
-			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			printMatches(a, "studies", res.Studies, false)
-			if len(res.Reports) > 0 {
-				fmt.Fprintln(a.stdout)
-				printMatches(a, "reports", res.Reports, reports != "")
+			enc := json.NewEncoder(a.stdout)
+			n := 0
+			for i, line := range strings.Split(string(b), "\n") {
+				if strings.TrimSpace(line) == "" {
+					continue
+				}
+				res, err := ask(strings.TrimSpace(line))
+				if err != nil {
+					return fmt.Errorf("search: %s line %d: %w", queryFile, i+1, err)
+				}
+				if asJSON {
+					if err := enc.Encode(res); err != nil {
+						return err
+					}
+					continue
+				}
+				if n > 0 {
+					fmt.Fprintln(a.stdout)
+				}
+				fmt.Fprintf(a.stdout, "== %s\n", strings.TrimSpace(line))
+				printResult(a, res, reports != "")
+				n++
 			}
 			return nil
 		},
@@ -97,6 +141,7 @@ EXIT STATUS
 	f.StringVar(&o.Embeddings, "index", "", "embeddings file from cmrfm embed (required)")
 	f.StringVar(&query, "text", "", "query sentence(s)")
 	f.StringVar(&study, "study", "", "query study key (parent_folder-accession)")
+	f.StringVar(&queryFile, "queries", "", "file of queries, one a line (a sentence, or study:KEY)")
 	f.IntVar(&top, "top", 10, "results per list")
 	f.BoolVar(&asJSON, "json", false, "print JSON: {query|study, studies: [{rank, key, score, split}], reports: [...]}")
 	f.StringVar(&o.Checkpoint, "checkpoint", "", "pretraining checkpoint (default: the one recorded in the file)")
@@ -104,6 +149,14 @@ EXIT STATUS
 	f.StringVar(&reports, "reports", "", "report index, to show the text of the reports found")
 	f.StringVar(&backend, "backend", "", "GoMLX backend (default $GOMLX_BACKEND, else go)")
 	return cmd
+}
+
+func printResult(a *app, res *retrieval.Result, withText bool) {
+	printMatches(a, "studies", res.Studies, false)
+	if len(res.Reports) > 0 {
+		fmt.Fprintln(a.stdout)
+		printMatches(a, "reports", res.Reports, withText)
+	}
 }
 
 func printMatches(a *app, what string, ms []retrieval.Match, withText bool) {
