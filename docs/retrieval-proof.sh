@@ -46,7 +46,7 @@ done | tee random-directions.txt
 
 # 5. Supervised heads on the same split (cmrfm finetune, phantom-diseases preset) from random weights and
 #    from the same pretraining checkpoint. Shortened to fit a 2-core CPU: 15 % of the training patients
-#    (≈ 210 studies, the size of docs/finetune.md's cohort) and 12 epochs instead of 30, validation on 64
+#    (196 studies, about docs/finetune.md's cohort) and 12 epochs instead of 30, validation on 64
 #    studies.
 printf 'data:\n  fraction: 0.15\ntrainer:\n  epochs: 12\n  val_studies: 64\n' > ft.yaml
 GOMAXPROCS=1 cmrfm finetune --preset phantom-diseases --config ft.yaml --store "$STORE" --out dx-random --workers 1 &
@@ -55,11 +55,16 @@ GOMAXPROCS=1 cmrfm finetune --preset phantom-diseases --config ft.yaml --store "
 wait
 for r in dx-random dx-pretrained; do
     cmrfm predict --checkpoint $r/checkpoints/last.safetensors --store "$STORE" --split test --out $r/test
+    # Supervised (dcm, hcm) against zero-shot on the same 311 test studies: paired DeLong tests.
+    cmrfm evaluate classification --pred $r/test --baseline zs-matched/ --direction "<" \
+        --pred-name "supervised, ${r#dx-} init" --baseline-name "zero-shot (no labels)" \
+        --out $r-vs-zeroshot.csv --tests $r-vs-zeroshot-tests.csv --plot figures/$r
 done
-cmrfm evaluate classification --pred zs-matched/ --baseline dx-pretrained/test --direction "<" \
-    --pred-name "zero-shot (no labels)" --baseline-name "supervised, pretrained init" --out zs-vs-supervised.csv --plot figures/supervised
-cmrfm evaluate classification --pred dx-random/test --direction "<" --out supervised-random.csv
 
-# 6. A search, as a user would run it.
+# 6. Searches, as a user would run them, and the labels of what they find (top 20 over all 2,048 studies).
 cmrfm search --index matched.h5 --text "Dilated left ventricle with severely reduced systolic function." --top 5 \
     --reports "$PT/reports.json" | tee search-example.txt
+printf '%s\n' "Dilated left ventricle with severely reduced systolic function." "Circumferential pericardial effusion." \
+    "Asymmetric septal hypertrophy with increased maximal wall thickness." "Structurally and functionally normal heart." > queries.txt
+cmrfm search --index matched.h5 --queries queries.txt --top 20 --json | \
+    /usr/bin/python3 "$DOCS/retrieval/label_profile.py" "$STORE/index.csv" | tee search-labels.txt
