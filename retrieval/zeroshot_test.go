@@ -14,24 +14,16 @@ import (
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
+	"github.com/cmrfm/cmrfm/internal/testenv"
 	"github.com/cmrfm/cmrfm/stats"
 	"github.com/cmrfm/cmrfm/stats/evaluate"
 )
 
-// paperTargets are the 35 disease targets of the paper under the column
-// names of the authors' raw_dataframes (REFERENCE-SPEC §2.1, from the
-// released CSVs).
-var paperTargets = strings.Split("Amyloid, Aortic.dilation, Arrhythmogenic.right.ventricular.cardiomyopathy, Atrial.Myxoma, "+
-	"Atrial.Septal.Defect, Bicuspid.Valve, Cardiac.Thrombus, Cardiac.Tumor, Hypertrophic.Cardiomyopathy, Ischemic.Cardiomyopathy, "+
-	"LV.Non.Compaction, Large.Pericardial.Effusion, Left.Atrial.Dilation, Left.Ventricular.Dilation, Left.Ventricular.Hypertrophy, "+
-	"Lipomatous.Atrial.Wall, Myocarditis, Non.Ischemic.cardiomyopathy, Other.Cardiac.Mass, Pericarditis, Previous.Surgery, "+
-	"Prosthetic.Valve, Pulmonary.Dilation, Pulmonary.Hypertension, Pulmonary.Stenosis, PureNormal, Right.Atrial.Dilation, "+
-	"Right.Ventricular.Dilation, Right.Ventricular.Hypertrophy, Sarcoidosis, Severe.Aortic.Stenosis, Severe.Mitral.Regurgitation, "+
-	"Systolic.Anterior.Motion.of.Mitral, Tetralogy, Ventricular.Septal.Defect", ", ")
-
 // TestPrompts: the built-in prompt files hold the phantom labels and the
-// paper's 35 targets by name; bad files are errors naming the file and
-// the label.
+// paper's 35 targets under the names the authors' released tables use
+// (the target folders of raw_dataframes/internal_classification_test/
+// internal_test_artifacts in the shared data); bad files are errors naming
+// the file and the label.
 func TestPrompts(t *testing.T) {
 	p, err := LoadPrompts("builtin:phantom")
 	if err != nil {
@@ -52,8 +44,19 @@ func TestPrompts(t *testing.T) {
 	for _, l := range p.Labels {
 		names = append(names, l.Label)
 	}
-	if !slices.Equal(names, paperTargets) {
-		t.Fatalf("paper targets %v\nwant %v", names, paperTargets)
+	entries, err := os.ReadDir(testenv.SharedData(t, "cmr_transformer-raw_dataframes", "internal_classification_test", "internal_test_artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paperTargets []string
+	for _, e := range entries {
+		if e.IsDir() {
+			paperTargets = append(paperTargets, e.Name())
+		}
+	}
+	slices.Sort(names)
+	if len(paperTargets) != 35 || !slices.Equal(names, paperTargets) {
+		t.Fatalf("built-in paper targets %v\nthe authors' tables %v", names, paperTargets)
 	}
 	for name, doc := range map[string]string{
 		"no positive":     "labels:\n  dcm:\n    negative: [Normal.]\n",
