@@ -95,6 +95,7 @@ cohort and tells you where the outputs are.`,
 		newPretrainCmd(a),
 		newFinetuneCmd(a),
 		newPredictCmd(a),
+		newReportCmd(a),
 	)
 	return root
 }
