@@ -324,8 +324,10 @@ type Task struct {
 	Pred, Baseline   string
 	N                int
 	Excluded         int // rows without a label, left out
-	Reg              *evaluate.RegTarget
-	Class            *evaluate.ClassTarget
+	// Note says why a task has no statistics (too few labelled studies).
+	Note  string
+	Reg   *evaluate.RegTarget
+	Class *evaluate.ClassTarget
 	// Metrics is the headline table: one row per model.
 	Metrics     []MetricRow
 	MetricNames []string
@@ -397,6 +399,18 @@ func readTask(name, pred, base string, o HTMLOptions, exp *explainOutputs) ([]*T
 			t.Baseline = b
 		} else if base != "" {
 			return nil, fmt.Errorf("report: baseline %s has no table for target %s", base, s.Target)
+		}
+		if note := tb.TooFew("labels", slices.Contains(tb.Columns, "probs")); note != "" {
+			t.Kind, t.Note = "regression", note
+			if slices.Contains(tb.Columns, "probs") {
+				t.Kind = "classification"
+			}
+			t.ID = "task-" + FileName(t.Target)
+			if err := t.studies(tb, o, exp); err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+			continue
 		}
 		switch {
 		case slices.Contains(tb.Columns, "preds"):
