@@ -15,7 +15,8 @@ import (
 // retrieval on the validation split. A demo's minute of pretraining shows the
 // stage working, not a foundation model: the phantom proof
 // (docs/pretraining.md) needs ~1,200 updates to reach 4.6× chance recall.
-// The fine-tuning stage therefore starts from random weights.
+// The fine-tuning stage therefore starts from the video tower of that proof,
+// shipped with cmrfm (demo/weights).
 func stagePretrain(ctx context.Context, r *Run) (Result, error) {
 	reports := r.Path("text", "reports.json")
 	if _, err := os.Stat(reports); err != nil {
