@@ -74,6 +74,7 @@ func Stages() []Stage {
 		{"pretrain", "contrastive video–text pretraining", stagePretrain},
 		{"finetune", "fine-tune LVEF and DCM models, predict the test split", stageFinetune},
 		{"evaluate", "the paper's statistics on the test split", stageEvaluate},
+		{"serve", "score the test predictions on a throwaway leaderboard", stageServe},
 		{"report", "the HTML report", stageReport},
 	}
 }
