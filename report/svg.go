@@ -38,8 +38,17 @@ func plotSVG(p *plot.Plot, w, h vg.Length) (string, error) {
 		s = s[i:]
 	}
 	s = svgSize.ReplaceAllString(s, `<svg role="img" aria-label="`+attrEscape(p.Title.Text)+`"`)
-	return s, nil
+	return metricFonts.Replace(s), nil
 }
+
+// metricFonts names, after gonum's Liberation fonts (whose metrics laid the
+// figure out), the fonts with the same metrics on other systems, so labels
+// and legends keep their size where Liberation is not installed.
+var metricFonts = strings.NewReplacer(
+	"font-family:Liberation Serif;", "font-family:'Liberation Serif','Times New Roman',Tinos,Times,serif;",
+	"font-family:Liberation Sans;", "font-family:'Liberation Sans',Arial,Arimo,Helvetica,sans-serif;",
+	"font-family:Liberation Mono;", "font-family:'Liberation Mono','Courier New',Cousine,monospace;",
+)
 
 func attrEscape(s string) string {
 	r := strings.NewReplacer(`&`, "&amp;", `"`, "&quot;", `<`, "&lt;", `>`, "&gt;")
