@@ -1,0 +1,125 @@
+package label
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Phrases are matched on tokens, not characters: lower-cased words (runs
+// of letters and digits, joined by an inner hyphen, period, slash or
+// apostrophe: "non-ischemic", "2.5", "ml/m2") and single punctuation marks
+// ("?", ";", ","). A phrase word ending in '*' matches any word with that
+// prefix ("infarct*" matches "infarct" and "infarction").
+
+type token struct {
+	text       string
+	start, end int // byte offsets in the sentence
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// tokenize splits s into tokens.
+func tokenize(s string) []token {
+	var out []token
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case unicode.IsSpace(r):
+			i += n
+		case isWordRune(r):
+			j := i + n
+			for j < len(s) {
+				r2, n2 := utf8.DecodeRuneInString(s[j:])
+				if isWordRune(r2) {
+					j += n2
+					continue
+				}
+				if strings.ContainsRune("-./'’", r2) && j+n2 < len(s) {
+					r3, _ := utf8.DecodeRuneInString(s[j+n2:])
+					if isWordRune(r3) {
+						j += n2
+						continue
+					}
+				}
+				break
+			}
+			out = append(out, token{strings.ToLower(s[i:j]), i, j})
+			i = j
+		default:
+			out = append(out, token{string(r), i, i + n})
+			i += n
+		}
+	}
+	return out
+}
+
+// phrase is a tokenized keyword or trigger.
+type phrase struct {
+	words []string // prefix words end in '*'
+	text  string
+}
+
+func newPhrase(s string) phrase {
+	p := phrase{text: s}
+	for _, t := range tokenize(s) {
+		p.words = append(p.words, t.text)
+	}
+	// tokenize splits "infarct*" into "infarct" and "*": glue them back.
+	var ws []string
+	for _, w := range p.words {
+		if w == "*" && len(ws) > 0 {
+			ws[len(ws)-1] += "*"
+			continue
+		}
+		ws = append(ws, w)
+	}
+	p.words = ws
+	return p
+}
+
+// matchAt reports whether p matches toks starting at i.
+func (p phrase) matchAt(toks []token, i int) bool {
+	if len(p.words) == 0 || i+len(p.words) > len(toks) {
+		return false
+	}
+	for k, w := range p.words {
+		t := toks[i+k].text
+		if pre, ok := strings.CutSuffix(w, "*"); ok {
+			if !strings.HasPrefix(t, pre) {
+				return false
+			}
+		} else if t != w {
+			return false
+		}
+	}
+	return true
+}
+
+// span is a match of a phrase over tokens [start, end).
+type span struct {
+	start, end int
+	kind       int // trigger kind, or the index of the phrase for keywords
+}
+
+// longestMatches finds non-overlapping matches of the phrases (tagged with
+// kinds) scanning left to right and taking the longest phrase at each
+// position.
+func longestMatches(toks []token, phrases []phrase, kinds []int) []span {
+	var out []span
+	for i := 0; i < len(toks); {
+		best, bestKind := 0, 0
+		for k, p := range phrases {
+			if len(p.words) > best && p.matchAt(toks, i) {
+				best, bestKind = len(p.words), kinds[k]
+			}
+		}
+		if best == 0 {
+			i++
+			continue
+		}
+		out = append(out, span{i, i + best, bestKind})
+		i += best
+	}
+	return out
+}
