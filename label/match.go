@@ -104,21 +104,28 @@ type span struct {
 
 // longestMatches finds non-overlapping matches of the phrases (tagged with
 // kinds) scanning left to right and taking the longest phrase at each
-// position.
+// position; phrases of that length with other kinds match there too (a
+// trigger listed both as pre and post).
 func longestMatches(toks []token, phrases []phrase, kinds []int) []span {
 	var out []span
 	for i := 0; i < len(toks); {
-		best, bestKind := 0, 0
-		for k, p := range phrases {
+		best := 0
+		for _, p := range phrases {
 			if len(p.words) > best && p.matchAt(toks, i) {
-				best, bestKind = len(p.words), kinds[k]
+				best = len(p.words)
 			}
 		}
 		if best == 0 {
 			i++
 			continue
 		}
-		out = append(out, span{i, i + best, bestKind})
+		seen := map[int]bool{}
+		for k, p := range phrases {
+			if len(p.words) == best && !seen[kinds[k]] && p.matchAt(toks, i) {
+				seen[kinds[k]] = true
+				out = append(out, span{i, i + best, kinds[k]})
+			}
+		}
 		i += best
 	}
 	return out
