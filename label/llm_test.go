@@ -47,7 +47,7 @@ func newLLMFixture(t *testing.T) *llmFixture {
 func (f *llmFixture) oracle(label, report string) (Answer, string) {
 	x := f.rules.Label(report)[label]
 	if x.Answer != Absent && x.Evidence == "" {
-		ss := f.rules.File.Splitter.Sentences(report)
+		ss := f.rules.split.Sentences(report)
 		x.Evidence = ss[len(ss)-1]
 	}
 	return x.Answer, x.Evidence

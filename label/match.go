@@ -65,9 +65,14 @@ func newPhrase(s string) phrase {
 	for _, t := range tokenize(s) {
 		p.words = append(p.words, t.text)
 	}
-	// tokenize splits "infarct*" into "infarct" and "*": glue them back.
+	// tokenize splits "infarct*" into "infarct" and "*", and "..." into
+	// three periods: glue them back.
 	var ws []string
 	for _, w := range p.words {
+		if w == "." && len(ws) > 0 && strings.Trim(ws[len(ws)-1], ".") == "" {
+			ws[len(ws)-1] += "."
+			continue
+		}
 		if w == "*" && len(ws) > 0 {
 			ws[len(ws)-1] += "*"
 			continue
@@ -78,22 +83,56 @@ func newPhrase(s string) phrase {
 	return p
 }
 
-// matchAt reports whether p matches toks starting at i.
-func (p phrase) matchAt(toks []token, i int) bool {
-	if len(p.words) == 0 || i+len(p.words) > len(toks) {
-		return false
+// maxGap is how many words a "..." in a phrase may stand for.
+const maxGap = 3
+
+// matchLen returns the number of tokens p matches in toks from i, or -1.
+// A phrase word "..." matches 0 to maxGap words (not punctuation):
+// "left atrium ... dilated" matches "left atrium was mildly dilated".
+func (p phrase) matchLen(toks []token, i int) int {
+	if len(p.words) == 0 {
+		return -1
 	}
-	for k, w := range p.words {
-		t := toks[i+k].text
-		if pre, ok := strings.CutSuffix(w, "*"); ok {
-			if !strings.HasPrefix(t, pre) {
-				return false
+	return matchFrom(p.words, toks, i)
+}
+
+func matchFrom(words []string, toks []token, i int) int {
+	if len(words) == 0 {
+		return 0
+	}
+	w := words[0]
+	if w == "..." {
+		for skip := 0; skip <= maxGap && i+skip <= len(toks); skip++ {
+			if skip > 0 && !isWordToken(toks[i+skip-1].text) {
+				break
 			}
-		} else if t != w {
-			return false
+			if n := matchFrom(words[1:], toks, i+skip); n >= 0 {
+				return skip + n
+			}
 		}
+		return -1
 	}
-	return true
+	if i >= len(toks) {
+		return -1
+	}
+	t := toks[i].text
+	if pre, ok := strings.CutSuffix(w, "*"); ok && w != "*" {
+		if !strings.HasPrefix(t, pre) {
+			return -1
+		}
+	} else if t != w {
+		return -1
+	}
+	n := matchFrom(words[1:], toks, i+1)
+	if n < 0 {
+		return -1
+	}
+	return n + 1
+}
+
+func isWordToken(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return isWordRune(r)
 }
 
 // span is a match of a phrase over tokens [start, end).
@@ -111,8 +150,8 @@ func longestMatches(toks []token, phrases []phrase, kinds []int) []span {
 	for i := 0; i < len(toks); {
 		best := 0
 		for _, p := range phrases {
-			if len(p.words) > best && p.matchAt(toks, i) {
-				best = len(p.words)
+			if n := p.matchLen(toks, i); n > best {
+				best = n
 			}
 		}
 		if best == 0 {
@@ -121,7 +160,7 @@ func longestMatches(toks []token, phrases []phrase, kinds []int) []span {
 		}
 		seen := map[int]bool{}
 		for k, p := range phrases {
-			if len(p.words) == best && !seen[kinds[k]] && p.matchAt(toks, i) {
+			if !seen[kinds[k]] && p.matchLen(toks, i) == best {
 				seen[kinds[k]] = true
 				out = append(out, span{i, i + best, kinds[k]})
 			}

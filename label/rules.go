@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 
 	"github.com/cmrfm/cmrfm/internal/yamlconf"
@@ -20,10 +21,11 @@ type RulesFile struct {
 	// Version names the rule set; it is recorded in the log of every run.
 	Version string `yaml:"version"`
 	// Splitter configures cmrfm's sentence splitter (text.Splitter).
-	Splitter text.Splitter `yaml:"splitter"`
+	Splitter SplitterConfig `yaml:"splitter"`
 	// IgnoreSections lists section names (upper case, without the colon, as
 	// the splitter reports them) whose sentences are not read: the
-	// indication and history, which name what is suspected, not found.
+	// indication and history, which name what is suspected, not found. A
+	// name with '*' is a pattern ("REASON FOR*", "*HISTORY*").
 	IgnoreSections []string `yaml:"ignore_sections"`
 	// MaxWords is the scope of a trigger: the number of words between a
 	// trigger and a keyword it can reach (0: 8).
@@ -39,6 +41,19 @@ type RulesFile struct {
 	Ignore      Triggers `yaml:"ignore"`
 	// Labels in output order.
 	Labels []LabelRule `yaml:"labels"`
+}
+
+// SplitterConfig is text.Splitter's configuration in a rule file.
+type SplitterConfig struct {
+	// CommaLineBreaks reads commas that stand for line breaks as line
+	// breaks (exports such as the Kaggle MTSamples CSV).
+	CommaLineBreaks bool `yaml:"comma_line_breaks"`
+	// Abbreviations after which a period never ends a sentence.
+	Abbreviations []string `yaml:"abbreviations"`
+}
+
+func (c SplitterConfig) splitter() text.Splitter {
+	return text.Splitter{CommaLineBreaks: c.CommaLineBreaks, Abbreviations: c.Abbreviations}
 }
 
 // Triggers are the phrases of one trigger kind.
@@ -92,7 +107,9 @@ func LoadRules(path string) (*Rules, error) {
 // Rules is a compiled rule file.
 type Rules struct {
 	File     RulesFile
+	split    text.Splitter
 	ignore   map[string]bool
+	patterns []string
 	triggers []phrase
 	kinds    []int
 	labels   []compiledLabel
@@ -123,9 +140,17 @@ func CompileRules(f RulesFile) (*Rules, error) {
 	if f.MaxWords <= 0 {
 		f.MaxWords = 8
 	}
-	r := &Rules{File: f, ignore: map[string]bool{}}
+	r := &Rules{File: f, split: f.Splitter.splitter(), ignore: map[string]bool{}}
 	for _, s := range f.IgnoreSections {
-		r.ignore[strings.ToUpper(strings.Join(strings.Fields(s), " "))] = true
+		s = strings.ToUpper(strings.Join(strings.Fields(s), " "))
+		if strings.Contains(s, "*") {
+			if _, err := path.Match(s, ""); err != nil {
+				return nil, fmt.Errorf("ignore_sections %q: %v", s, err)
+			}
+			r.patterns = append(r.patterns, s)
+			continue
+		}
+		r.ignore[s] = true
 	}
 	add := func(list []string, kind int) error {
 		for _, s := range list {
@@ -214,8 +239,8 @@ type Mention struct {
 // (sentences of ignored sections and ignored scopes left out).
 func (r *Rules) Explain(reportText string) []Mention {
 	var out []Mention
-	for _, s := range r.File.Splitter.Split(reportText) {
-		if r.ignore[s.Section] {
+	for _, s := range r.split.Split(reportText) {
+		if r.ignored(s.Section) {
 			continue
 		}
 		toks := tokenize(s.Text)
@@ -243,6 +268,21 @@ func (r *Rules) Explain(reportText string) []Mention {
 		}
 	}
 	return out
+}
+
+func (r *Rules) ignored(section string) bool {
+	if section == "" {
+		return false
+	}
+	if r.ignore[section] {
+		return true
+	}
+	for _, p := range r.patterns {
+		if ok, _ := path.Match(p, section); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func inside(m span, in []span) bool {
