@@ -48,6 +48,7 @@ type action struct {
 	content    *string       // answer content instead of the oracle's
 	finish     string        // finish_reason (default stop)
 	cutStream  bool          // end the stream before [DONE]
+	raw        string        // reply 200 with this body (not a chat completion)
 }
 
 func newChatDouble(t *testing.T, oracle func(label, report string) (Answer, string)) *chatDouble {
@@ -164,6 +165,11 @@ func (d *chatDouble) handleChat(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", act.retryAfter)
 		}
 		apiError(w, act.status, http.StatusText(act.status))
+		return
+	}
+	if act.raw != "" {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, act.raw)
 		return
 	}
 	var content string

@@ -110,7 +110,8 @@ func TestLLMRequests(t *testing.T) {
 }
 
 // TestLLMRetries: 429 with Retry-After, 500s, slow answers past the
-// timeout and streams cut before [DONE] are retried; Retry-After is
+// timeout, streams cut before [DONE] and a 200 that is not JSON are
+// retried; Retry-After is
 // honoured (the base backoff is 5 ms, so only the header explains a 1 s
 // gap).
 func TestLLMRetries(t *testing.T) {
@@ -129,22 +130,38 @@ func TestLLMRetries(t *testing.T) {
 			return &action{delay: 2 * time.Second} // past the 300 ms timeout
 		case 5:
 			return &action{cutStream: true}
+		case 6:
+			return &action{raw: "<html><body>502 Bad Gateway</body></html>"}
 		}
 		return nil
 	}
 	o := f.opts()
-	o.Concurrency, o.Stream, o.Timeout = 1, true, 300*time.Millisecond
+	o.Concurrency, o.Stream, o.Timeout, o.MaxAttempts = 1, true, 300*time.Millisecond, 8
 	rs, s, err := f.run(t, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.want(t, rs)
-	if s.Retries != 5 || s.Answered != 2 || f.double.count() != 7 {
+	if s.Retries != 6 || s.Answered != 2 || f.double.count() != 8 {
 		t.Errorf("retries %d, answered %d, requests %d: %+v", s.Retries, s.Answered, f.double.count(), s)
 	}
 	if gap := f.double.times[1].Sub(f.double.times[0]); gap < time.Second {
 		t.Errorf("second request %v after a 429 with Retry-After: 1", gap)
 	}
+	// Not streamed, a 200 whose body is not a chat completion is retried too.
+	f.double.n = 0
+	f.double.misbehave = func(n int, label string) *action {
+		if n == 1 {
+			return &action{raw: "<html><body>upstream error</body></html>"}
+		}
+		return nil
+	}
+	o.Stream = false
+	rs, s, err = f.run(t, o)
+	if err != nil || s.Retries != 1 || s.Answered != 2 {
+		t.Errorf("non-JSON body: %v %+v", err, s)
+	}
+	f.want(t, rs)
 	// A server that keeps failing: the label fails after MaxAttempts, with
 	// the reason; the other label still gets its answer.
 	f.double.misbehave = func(n int, label string) *action {
