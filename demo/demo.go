@@ -59,6 +59,7 @@ func Stages() []Stage {
 		{"ingest", stageIngest},
 		{"store", stageStore},
 		{"text", stageText},
+		{"label", stageLabel},
 		{"pretrain", stagePretrain},
 		{"finetune", stageFinetune},
 	}

@@ -212,6 +212,12 @@ feed:
 	wg.Wait()
 	r.sum.Format = ResponseFormat(r.format.Load().(string))
 	if err := context.Cause(ctx); err != nil {
+		for _, t := range todo {
+			l := labels[t.li]
+			if _, ok := results[t.ri].Labels[l]; !ok {
+				results[t.ri].Labels[l] = Finding{Err: "not asked: the run stopped: " + err.Error()}
+			}
+		}
 		return results, r.sum, err
 	}
 	return results, r.sum, nil
