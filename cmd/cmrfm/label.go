@@ -77,15 +77,17 @@ aortic stenosis in echo/cardiology reports).` + labelExit,
 			if c.Reports == "" || c.Out == "" {
 				return errors.New("label rules: --reports and --out are required")
 			}
-			bar := progress.New(a.stderr, 1, "label rules", "reports")
+			var bar *progress.Bar
 			c.Progress = func(done, total int) {
-				if done == 1 {
+				if bar == nil {
 					bar = progress.New(a.stderr, total, "label rules", "reports")
 				}
 				bar.Add(1)
 			}
 			s, err := label.RunRules(cmd.Context(), c)
-			bar.Finish()
+			if bar != nil {
+				bar.Finish()
+			}
 			if err != nil {
 				return err
 			}
