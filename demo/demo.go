@@ -58,6 +58,7 @@ func Stages() []Stage {
 		{"label", stageLabel},
 		{"pretrain", stagePretrain},
 		{"finetune", stageFinetune},
+		{"serve", stageServe},
 	}
 }
 
