@@ -55,6 +55,7 @@ func Stages() []Stage {
 		{"ingest", stageIngest},
 		{"store", stageStore},
 		{"text", stageText},
+		{"label", stageLabel},
 		{"pretrain", stagePretrain},
 		{"finetune", stageFinetune},
 		{"serve", stageServe},
