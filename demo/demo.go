@@ -71,6 +71,7 @@ func Stages() []Stage {
 		{"ingest", "DICOM → de-identified HDF5 study store", stageIngest},
 		{"store", "verify the study store", stageStore},
 		{"text", "reports → sentences → WordPiece ids", stageText},
+		{"label", "labels from the reports (rules) and their agreement with the truth", stageLabel},
 		{"pretrain", "contrastive video–text pretraining", stagePretrain},
 		{"finetune", "fine-tune LVEF and DCM models, predict the test split", stageFinetune},
 		{"evaluate", "the paper's statistics on the test split", stageEvaluate},
