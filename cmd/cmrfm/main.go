@@ -7,6 +7,7 @@
 //	store     → store      (HDF5 study store: inspect, verify)
 //	phantom   → phantom    (synthetic DICOM cohort with ground truth)
 //	text      → text       (report sentences, WordPiece ids, report index)
+//	label     → label      (disease labels from reports: rules, LLM server; agreement; merge)
 //	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman; retrieval → retrieval)
 //	embed     → retrieval  (study, view, clip and report embeddings of a pretraining checkpoint)
 //	search    → retrieval  (nearest studies and reports to a sentence or a study)
@@ -91,6 +92,7 @@ cohort and tells you where the outputs are.`,
 		newStoreCmd(a),
 		newIngestCmd(a),
 		newTextCmd(a),
+		newLabelCmd(a),
 		newEvaluateCmd(a),
 		newDicomCmd(a),
 		newForwardCmd(a),
@@ -102,6 +104,7 @@ cohort and tells you where the outputs are.`,
 		newEmbedCmd(a),
 		newSearchCmd(a),
 		newZeroShotCmd(a),
+		newReportCmd(a),
 		newServeCmd(a),
 	)
 	return root
