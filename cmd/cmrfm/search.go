@@ -37,8 +37,9 @@ func newSearchCmd(a *app) *cobra.Command {
       --json, one JSON object per line.
 
 The search is exact (the same ranking as brute force over float32, ties in
-file order), from int8 codes with per-row error bounds: about 5 ms per query
-over 100,000 studies of 512-d embeddings on 2 cores (docs/benchmarks.md).
+file order), from int8 codes with per-row error bounds: about 5 ms of CPU per
+query over 100,000 studies of 512-d embeddings, 2.5× less than brute force
+(docs/benchmarks.md).
 Text queries need the checkpoint the file was made with (recorded in it;
 --checkpoint if it moved: its SHA-256 must match). --reports shows the start
 of each report found.
