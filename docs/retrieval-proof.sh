@@ -1,8 +1,8 @@
 #!/bin/sh
 # The phantom proof of docs/retrieval.md, end to end: the pretraining proof's checkpoint and its
 # shuffled-pairs control used as a search engine and a zero-shot classifier, side by side with
-# supervised heads, on the test split. About 1 hour on a 2-core CPU (the two fine-tuning runs take most
-# of it; every other step takes seconds). It needs the pretraining proof (docs/pretrain-proof.sh) and
+# supervised heads, on the test split. About 15 minutes on a 2-core CPU (the two fine-tuning runs take
+# most of it, 11 min each at a load average of 13; every other step takes seconds). It needs the pretraining proof (docs/pretrain-proof.sh) and
 # runs it first when its folder is absent.
 # Usage: sh docs/retrieval-proof.sh [WORKDIR] [PRETRAIN_PROOF_DIR]
 #   (needs the cmrfm binary on PATH: GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go install ./cmd/cmrfm,
