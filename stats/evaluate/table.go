@@ -29,7 +29,7 @@ type Table struct {
 	Rows    [][]string
 }
 
-// ReadTable reads a W&B table export (*.json, REFERENCE-SPEC §4.3: an object
+// ReadTable reads a W&B table export (*.json, docs/reference.md §4.3: an object
 // with "columns" and "data", cells usually strings) or a CSV file with a
 // header row (*.csv). Every data row must have one cell per column.
 func ReadTable(path string) (*Table, error) {
