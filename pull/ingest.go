@@ -26,6 +26,7 @@ type ingester struct {
 	closed  bool
 	done    chan struct{}
 	err     error
+	once    sync.Once
 }
 
 // startIngest validates the ingest configuration with a first run (which
@@ -61,13 +62,16 @@ func (g *ingester) add(st *studyState) {
 	g.cond.Signal()
 }
 
-// stop ingests what is queued and waits for the loop to end.
+// stop ingests what is queued and waits for the loop to end (once; later
+// calls return the same error).
 func (g *ingester) stop() error {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
-	g.cond.Signal()
-	<-g.done
+	g.once.Do(func() {
+		g.mu.Lock()
+		g.closed = true
+		g.mu.Unlock()
+		g.cond.Signal()
+		<-g.done
+	})
 	return g.err
 }
 

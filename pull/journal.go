@@ -124,6 +124,9 @@ func openJournal(dir string) (*journal, error) {
 }
 
 func (j *journal) apply(r record) {
+	if (r.Op == opStudy || r.Op == opSeries) && !filepath.IsLocal(r.Dir) {
+		return // never a folder outside the pull directory
+	}
 	s := j.studies[r.Study]
 	if s == nil {
 		if r.Op != opStudy {
@@ -139,6 +142,9 @@ func (j *journal) apply(r record) {
 	case opSeries:
 		s.Series[r.Series] = r.Dir
 	case opFile:
+		if !filepath.IsLocal(r.Path) {
+			return // never a path outside the study folder
+		}
 		s.Files[r.SOP] = &jFile{Series: r.Series, SOP: r.SOP, Path: r.Path, Size: r.Size}
 	case opDrop:
 		delete(s.Files, r.SOP)

@@ -67,12 +67,10 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			return nil, err
 		}
 		p.ing = ing
+		defer ing.stop() // on early returns; a no-op after the stop below
 	}
 	studies, notFound, err := p.search(ctx)
 	if err != nil {
-		if p.ing != nil {
-			p.ing.stop()
-		}
 		return nil, err
 	}
 	for _, st := range studies {

@@ -293,8 +293,10 @@ func (p *puller) plan(ctx context.Context, st *studyState, fp map[string]string)
 		used[d] = true
 	}
 	taken := map[string]string{} // path → SOP, from the journal
+	known := map[string]string{} // SOP → path
 	for _, f := range p.j.files(st.uid) {
 		taken[f.Path] = f.SOP
+		known[f.SOP] = f.Path
 	}
 	sort.Slice(infos, func(a, b int) bool { return seriesBefore(infos[a], infos[b]) })
 	for _, si := range infos {
@@ -318,10 +320,6 @@ func (p *puller) plan(ctx context.Context, st *studyState, fp map[string]string)
 			}
 			return x.sop < y.sop
 		})
-		known := map[string]string{}
-		for _, f := range p.j.files(st.uid) {
-			known[f.SOP] = f.Path
-		}
 		next := 1
 		for _, in := range sp.instances {
 			if path, ok := known[in.sop]; ok {
