@@ -104,11 +104,22 @@ func openJournal(dir string) (*journal, error) {
 	} else if !os.IsNotExist(err) {
 		return nil, fmt.Errorf("pull: journal: %w", err)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("pull: journal: %w", err)
 	}
 	j.f = f
+	// A line torn by a crash has no newline: end it, so that the next line
+	// starts on its own (the torn one stays ignored).
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			if _, err := f.Write([]byte{'\n'}); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("pull: journal: %w", err)
+			}
+		}
+	}
 	if j.id == "" {
 		var b [4]byte
 		if _, err := rand.Read(b[:]); err != nil {
