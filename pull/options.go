@@ -17,7 +17,8 @@ type Options struct {
 	Server dicomweb.Options
 	// Out is the pull directory (created with mode 0700): the journal, the
 	// studies being downloaded (.partial/), the finished ones (dicom/) and
-	// studies.csv. It must not be readable by others.
+	// studies.csv. It must not be readable by others. Default with Ingest:
+	// <store>.pull beside (not inside) the store.
 	Out string
 
 	// Studies are StudyInstanceUIDs to pull.

@@ -204,14 +204,16 @@ func testPullMatchesIngest(t *testing.T, fx *fixture, s *orthanctest.Server) {
 	}
 	sameDigest(t, "store vs ingest of the export", storeDigest(t, o.Ingest.Out), storeDigest(t, byHand))
 
-	// Without --keep: the same store, and no DICOM left.
-	o2 := pullOptions(t, s, filepath.Join(tmp, "pull2"))
+	// Without --keep, and without --out (the default STORE.pull): the same
+	// store, and no DICOM left.
+	o2 := pullOptions(t, s, "")
 	o2.Query = o.Query
 	o2.Ingest = ingestConfig(filepath.Join(tmp, "store-pull2"))
 	sum2 := mustRun(t, o2)
-	if sum2.Ingested != n {
-		t.Fatalf("ingested %d", sum2.Ingested)
+	if sum2.Ingested != n || sum2.Report != filepath.Join(tmp, "store-pull2.pull", ReportName) {
+		t.Fatalf("ingested %d, report %s", sum2.Ingested, sum2.Report)
 	}
+	o2.Out = filepath.Join(tmp, "store-pull2.pull")
 	sameDigest(t, "store without --keep", storeDigest(t, o2.Ingest.Out), storeDigest(t, byHand))
 	if left := walk(t, filepath.Join(o2.Out, DICOMDir)); len(left) != 0 {
 		t.Fatalf("%d DICOM files left after ingest without --keep", len(left))
@@ -227,6 +229,7 @@ func testPullMatchesIngest(t *testing.T, fx *fixture, s *orthanctest.Server) {
 	checkPrivate(t, o2.Out)
 
 	// A second run finds everything done and downloads nothing.
+	o2.Out = ""
 	sum3 := mustRun(t, o2)
 	if sum3.AlreadyDone != n || sum3.Downloaded != 0 || sum3.Ingested != 0 {
 		t.Fatalf("rerun: %+v", sum3)

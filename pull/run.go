@@ -132,6 +132,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 // setup validates the options and opens the pull directory and journal.
 func (p *puller) setup() error {
 	o := &p.opts
+	if o.Out == "" && o.Ingest != nil && o.Ingest.Out != "" {
+		o.Out = filepath.Clean(o.Ingest.Out) + ".pull" // beside the store, like its salt
+	}
 	if o.Out == "" {
 		return errors.New("pull: no pull directory (--out)")
 	}

@@ -21,7 +21,7 @@ func newPullCmd(a *app) *cobra.Command {
 		seriesMap                   string
 	)
 	cmd := &cobra.Command{
-		Use:   "pull --server URL (--study UID... | --accessions FILE | --query KEYS) --out DIR [--ingest STORE]",
+		Use:   "pull --server URL (--study UID... | --accessions FILE | --query KEYS) (--out DIR | --ingest STORE)",
 		Short: "Fetch studies from a PACS over DICOMweb (QIDO-RS/WADO-RS), resumably; optionally ingest them",
 		Long: `pull searches a DICOMweb server (Orthanc, dcm4chee, a cloud endpoint) for studies
 by StudyInstanceUID, AccessionNumber (a CSV file) or QIDO-RS matching keys, and
@@ -37,7 +37,8 @@ instance again.
 
 --ingest STORE ingests each study as soon as it is complete (the same store,
 manifest and index as "cmrfm ingest --input DIR/dicom --out STORE") and then
-deletes its DICOM files unless --keep.
+deletes its DICOM files unless --keep; DIR defaults to STORE.pull, beside the
+store.
 
 Credentials never go on the command line: --auth basic reads
 CMRFM_DICOMWEB_USER and CMRFM_DICOMWEB_PASSWORD, --auth bearer reads
@@ -49,8 +50,8 @@ continues them), 1 none pulled or the pull could not start, 2 usage.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
-			if o.Server.URL == "" || o.Out == "" {
-				return fmt.Errorf("pull: --server and --out are required")
+			if o.Server.URL == "" || o.Out == "" && store == "" {
+				return fmt.Errorf("pull: --server and --out (or --ingest) are required")
 			}
 			if o.Server.Auth, err = dicomweb.LoadAuth(auth, credFile, os.Getenv); err != nil {
 				return err
@@ -135,7 +136,7 @@ continues them), 1 none pulled or the pull could not start, 2 usage.`,
 	f.StringSliceVar(&o.Studies, "study", nil, "StudyInstanceUID to pull (repeatable)")
 	f.StringVar(&accessions, "accessions", "", "CSV of accession numbers (column accession/accession_number/AccessionNumber, or one column)")
 	f.StringVar(&query, "query", "", `QIDO-RS study matching keys, e.g. 'ModalitiesInStudy=MR&StudyDate=20240101-20241231'`)
-	f.StringVar(&o.Out, "out", "", "pull directory (created mode 0700; required)")
+	f.StringVar(&o.Out, "out", "", "pull directory (created mode 0700; default with --ingest: STORE.pull)")
 	f.StringVar(&store, "ingest", "", "ingest each complete study into this store")
 	f.StringVar(&ingestCfgPath, "ingest-config", "", "ingest YAML config (keys as in docs/ingest.md) for --ingest")
 	f.BoolVar(&o.Keep, "keep", false, "keep the DICOM files of ingested studies")
