@@ -57,6 +57,7 @@ func Stages() []Stage {
 		{"text", stageText},
 		{"pretrain", stagePretrain},
 		{"finetune", stageFinetune},
+		{"serve", stageServe},
 	}
 }
 

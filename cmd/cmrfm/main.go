@@ -9,6 +9,7 @@
 //	pull      → pull       (studies from a PACS over DICOMweb, resumable)
 //	text      → text       (report sentences, WordPiece ids, report index)
 //	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman)
+//	serve     → serve      (test-set leaderboard web app; serve/db, serve/score)
 package main
 
 import (
@@ -97,6 +98,7 @@ cohort and tells you where the outputs are.`,
 		newPretrainCmd(a),
 		newFinetuneCmd(a),
 		newPredictCmd(a),
+		newServeCmd(a),
 	)
 	return root
 }
