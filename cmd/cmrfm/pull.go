@@ -46,7 +46,7 @@ CMRFM_DICOMWEB_TOKEN, or --credentials-file FILE (mode 600) holds
 user:password or the token.
 
 Exit status: 0 every study pulled, 3 some failed or were not found (a rerun
-continues them), 1 none pulled or the pull could not start, 2 usage.`,
+continues them), 1 none pulled, the pull could not start, or bad flags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
