@@ -3,6 +3,7 @@ package ingest
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -64,7 +65,7 @@ func TestChooseSeriesMatchesTruth(t *testing.T) {
 				}
 			}
 			sort.Strings(want)
-			if !equalStrings(got, want) {
+			if !slices.Equal(got, want) {
 				t.Fatalf("multiframe=%v study %s: chose %v, truth %v", multi, st.StudyFolder, got, want)
 			}
 			keep := map[string]bool{}
@@ -77,7 +78,7 @@ func TestChooseSeriesMatchesTruth(t *testing.T) {
 					subset = append(subset, im)
 				}
 			}
-			if again := chosen(subset); !equalStrings(again, got) {
+			if again := chosen(subset); !slices.Equal(again, got) {
 				t.Fatalf("multiframe=%v study %s: on the chosen series alone, chose %v, want %v", multi, st.StudyFolder, again, got)
 			}
 			if len(subset) == len(images) {
@@ -85,16 +86,4 @@ func TestChooseSeriesMatchesTruth(t *testing.T) {
 			}
 		}
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
