@@ -8,6 +8,7 @@
 //	phantom   → phantom    (synthetic DICOM cohort with ground truth)
 //	pull      → pull       (studies from a PACS over DICOMweb, resumable)
 //	text      → text       (report sentences, WordPiece ids, report index)
+//	label     → label      (disease labels from reports: rules, LLM server; agreement; merge)
 //	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman)
 //	serve     → serve      (test-set leaderboard web app; serve/db, serve/score)
 package main
@@ -90,6 +91,7 @@ cohort and tells you where the outputs are.`,
 		newIngestCmd(a),
 		newPullCmd(a),
 		newTextCmd(a),
+		newLabelCmd(a),
 		newEvaluateCmd(a),
 		newDicomCmd(a),
 		newForwardCmd(a),
@@ -98,6 +100,7 @@ cohort and tells you where the outputs are.`,
 		newPretrainCmd(a),
 		newFinetuneCmd(a),
 		newPredictCmd(a),
+		newReportCmd(a),
 		newServeCmd(a),
 	)
 	return root
