@@ -6,6 +6,7 @@
 //	demo      → demo       (every stage on the built-in phantom cohort)
 //	store     → store      (HDF5 study store: inspect, verify)
 //	phantom   → phantom    (synthetic DICOM cohort with ground truth)
+//	pull      → pull       (studies from a PACS over DICOMweb, resumable)
 //	text      → text       (report sentences, WordPiece ids, report index)
 //	label     → label      (disease labels from reports: rules, LLM server; agreement; merge)
 //	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman)
@@ -88,6 +89,7 @@ cohort and tells you where the outputs are.`,
 		newDemoCmd(a),
 		newStoreCmd(a),
 		newIngestCmd(a),
+		newPullCmd(a),
 		newTextCmd(a),
 		newLabelCmd(a),
 		newEvaluateCmd(a),
