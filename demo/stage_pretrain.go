@@ -18,7 +18,7 @@ func stagePretrain(ctx context.Context, r *Run) (Result, error) {
 	if _, err := os.Stat(reports); err != nil {
 		return Result{Summary: "skipped: no report index (the text stage writes " + reports + ")"}, nil
 	}
-	c := pretrain.TinyConfig()
+	c := pretrain.TinyConfig(pretrain.PaperConfig())
 	c.Seed = uint64(r.Opts.Seed)
 	c.Out = r.Path("pretrain")
 	c.Data.Store, c.Data.Reports = r.Path("store"), reports
@@ -31,7 +31,7 @@ func stagePretrain(ctx context.Context, r *Run) (Result, error) {
 	c.Model.ProjNorm = pretrain.ProjNormBatch
 	c.Trainer.BatchSize = 4
 	c.Trainer.Epochs = 3
-	c.Trainer.CheckpointEvery = 1
+	c.Trainer.CheckpointEveryEpochs = 1
 	c.Trainer.Progress = false
 	if err := os.RemoveAll(c.Out); err != nil { // a fresh run each time
 		return Result{}, err

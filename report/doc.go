@@ -4,6 +4,10 @@
 // cut-off outcome (heart failure, LVEF < 40 %). Each figure is written as
 // PNG and SVG with gonum/plot.
 //
+// It also draws the curves of a training run (MetricsPlot, PlotMetrics:
+// loss, validation metrics against the update) from the rows of package
+// train's metrics files. One Curve type labels and colours every line.
+//
 // The plot constructors take the results of package stats and return a
 // *plot.Plot, so a caller can restyle a figure before saving it; the
 // ClassificationPlots and RegressionPlots helpers write every figure of an
