@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cmrfm/cmrfm/internal/progress"
 	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/finetune"
 )
@@ -56,7 +57,7 @@ progress, out) may differ. Apply the model with 'cmrfm predict'.`,
 			if c.Out == "" {
 				return fmt.Errorf("finetune: no run folder: set out or --out")
 			}
-			s, err := finetune.Run(cmd.Context(), c, finetune.RunOptions{Resume: flags.resume, Log: a.log, Hooks: trainHooks(a.stderr)})
+			s, err := finetune.Run(cmd.Context(), c, finetune.RunOptions{Resume: flags.resume, Log: a.log, Hooks: progress.Train(a.stderr)})
 			if err != nil {
 				return interrupted(a, err, func() *train.Summary { return &s.Summary })
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmrfm/cmrfm/ingest"
+	"github.com/cmrfm/cmrfm/internal/progress"
 )
 
 func newIngestCmd(a *app) *cobra.Command {
@@ -40,7 +41,7 @@ Flags override the --config file (each flag's help names its key).`,
 			if cfg.Workers == 0 {
 				cfg.Workers = a.workers
 			}
-			report, finish := countBar(a.stderr, "ingest", "units")
+			report, finish := progress.Counter(a.stderr, "ingest", "units")
 			sum, err := ingest.Run(cmd.Context(), cfg, a.log, report)
 			finish()
 			if err != nil {

@@ -10,12 +10,15 @@
 //	ingest    → ingest          (DICOM/NIfTI → de-identified HDF5 study store)
 //	store     → store           (HDF5 study store: inspect, verify, export)
 //	text      → text            (report sentences, WordPiece ids, report index)
+//	label     → label           (disease labels from reports: rules, LLM server; agreement; merge)
 //	weights   → model/weights   (inspect and convert published weights)
 //	forward   → model/mvit, model/bert (one forward pass)
 //	pretrain  → train/pretrain  (contrastive video–text pretraining)
 //	finetune  → train/finetune  (LVEF / disease heads)
 //	predict   → train/finetune  (per-study predictions with view attention)
 //	evaluate  → stats/evaluate, report (AUROC, DeLong, Bland–Altman, figures)
+//	report    → report          (the HTML report)
+//	serve     → serve           (test-set leaderboard web app; serve/db, serve/score)
 package main
 
 import (
@@ -95,6 +98,7 @@ cohort and tells you where the outputs are.`,
 		newStoreCmd(a),
 		newIngestCmd(a),
 		newTextCmd(a),
+		newLabelCmd(a),
 		newEvaluateCmd(a),
 		newDicomCmd(a),
 		newForwardCmd(a),
@@ -103,6 +107,8 @@ cohort and tells you where the outputs are.`,
 		newPretrainCmd(a),
 		newFinetuneCmd(a),
 		newPredictCmd(a),
+		newReportCmd(a),
+		newServeCmd(a),
 	)
 	groupCommands(root)
 	return root

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cmrfm/cmrfm/internal/progress"
 	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/pretrain"
 )
@@ -43,7 +44,7 @@ the machine settings (workers, prefetch, backend, progress, out) may differ.`,
 			if done, err := flags.printConfig(a, c.YAML); done {
 				return err
 			}
-			s, err := pretrain.Run(cmd.Context(), c, pretrain.RunOptions{Resume: flags.resume, Log: a.log, Hooks: trainHooks(a.stderr)})
+			s, err := pretrain.Run(cmd.Context(), c, pretrain.RunOptions{Resume: flags.resume, Log: a.log, Hooks: progress.Train(a.stderr)})
 			if err != nil {
 				return interrupted(a, err, func() *train.Summary { return s.Summary })
 			}
