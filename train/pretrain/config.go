@@ -135,13 +135,18 @@ type TrainerConfig struct {
 	RecallPool int `yaml:"recall_pool"`
 }
 
-// renames are the deprecated keys LoadConfig still accepts:
+// renames are the deprecated keys LoadConfig still accepts over base:
 // trainer.checkpoint_every counted epochs here, and trainer.val_batches
-// counted validation batches (now val_studies, in studies).
-var renames = append([]yamlconf.Rename{
-	{Old: "trainer.checkpoint_every", New: "trainer.checkpoint_every_epochs"},
-	{Old: "trainer.val_batches", New: "trainer.val_studies", Convert: batchesToStudies},
-}, train.TrainerRenames...)
+// counted validation batches (now val_studies, in studies: batches ×
+// the document's batch size, else base's).
+func renames(base Config) []yamlconf.Rename {
+	return append([]yamlconf.Rename{
+		{Old: "trainer.checkpoint_every", New: "trainer.checkpoint_every_epochs"},
+		{Old: "trainer.val_batches", New: "trainer.val_studies", Convert: func(v string, lookup func(string) (string, bool)) (string, error) {
+			return batchesToStudies(v, lookup, base.Trainer.BatchSize)
+		}},
+	}, train.TrainerRenames...)
+}
 
 // PaperConfig returns the paper's setup (docs/reference.md §3.7): MViT-B 16×4
 // and BERT-base towers, 512-d embeddings, 5 sentences per report, flooding
@@ -248,23 +253,22 @@ func Preset(name string) (Config, error) {
 // unknown keys are an error. Deprecated keys are renamed with a warning on
 // log (nil: slog.Default()).
 func LoadConfig(path string, base Config, log *slog.Logger) (Config, error) {
-	return yamlconf.LoadWith(path, base, yamlconf.Options{Renames: renames, Log: log, What: "pretrain"})
+	return yamlconf.LoadWith(path, base, yamlconf.Options{Renames: renames(base), Log: log, What: "pretrain"})
 }
 
 // ParseConfig reads YAML text over base (a checkpoint's configuration);
 // deprecated keys are renamed as by LoadConfig.
 func ParseConfig(b []byte, base Config, log *slog.Logger) (Config, error) {
-	return yamlconf.ParseWith(b, base, yamlconf.Options{Renames: renames, Log: log, What: "pretrain"})
+	return yamlconf.ParseWith(b, base, yamlconf.Options{Renames: renames(base), Log: log, What: "pretrain"})
 }
 
 // batchesToStudies converts the deprecated trainer.val_batches into
-// studies, by the document's batch size (else the paper's).
-func batchesToStudies(v string, lookup func(string) (string, bool)) (string, error) {
+// studies, by the document's batch size (else bs).
+func batchesToStudies(v string, lookup func(string) (string, bool), bs int) (string, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil {
 		return "", err
 	}
-	bs := PaperConfig().Trainer.BatchSize
 	if s, ok := lookup("trainer.batch_size"); ok {
 		if bs, err = strconv.Atoi(s); err != nil {
 			return "", fmt.Errorf("trainer.batch_size: %w", err)

@@ -328,4 +328,9 @@ func TestDeprecatedKeys(t *testing.T) {
 	if c2, err := ParseConfig([]byte(old), PaperConfig(), log); err != nil || c2.Trainer != c.Trainer {
 		t.Errorf("ParseConfig: %+v, %v", c2.Trainer, err)
 	}
+	// Without batch_size in the file, batches count the base's batch size.
+	os.WriteFile(p, []byte("trainer:\n  val_batches: 2\n"), 0o644)
+	if c, err = LoadConfig(p, TinyConfig(PaperConfig()), log); err != nil || c.Trainer.ValStudies != 2*16 {
+		t.Errorf("val_batches over the tiny preset (batch 16): val_studies %d, %v", c.Trainer.ValStudies, err)
+	}
 }

@@ -205,7 +205,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 // checkpoint recorded), read over c so keys a checkpoint predates keep
 // this run's values.
 func (c Config) identityOf(y string) (string, error) {
-	return yamlconf.IdentityOver(y, c, yamlconf.Options{Renames: renames})
+	return yamlconf.IdentityOver(y, c, yamlconf.Options{Renames: renames(c)})
 }
 
 // LoadModel returns a store holding the model variables (under /model/)
