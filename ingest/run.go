@@ -87,20 +87,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress func(done, 
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	smap := DefaultSeriesMap()
-	if cfg.NoDefaultSeriesMap {
-		smap = &SeriesMap{byDesc: map[string]int{}}
-	}
-	if cfg.SeriesMap != "" {
-		f, err := os.Open(cfg.SeriesMap)
-		if err != nil {
-			return nil, fmt.Errorf("ingest: series map: %w", err)
-		}
-		smap, err = smap.WithUser(f, filepath.Base(cfg.SeriesMap))
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("ingest: %w", err)
-		}
+	smap, err := cfg.LoadSeriesMap()
+	if err != nil {
+		return nil, err
 	}
 	r := &runner{cfg: cfg, log: log, pseudo: pseudo, smap: smap, claims: map[string]string{}}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {

@@ -6,6 +6,7 @@
 //
 //	demo      → demo            (every stage on the built-in phantom cohort)
 //	phantom   → phantom         (synthetic DICOM cohort with ground truth)
+//	pull      → pull            (studies from a PACS over DICOMweb, resumable)
 //	dicom     → dicom, cine     (inspect and decode DICOM files)
 //	ingest    → ingest          (DICOM/NIfTI → de-identified HDF5 study store)
 //	store     → store           (HDF5 study store: inspect, verify, export)
@@ -97,6 +98,7 @@ cohort and tells you where the outputs are.`,
 		newDemoCmd(a),
 		newStoreCmd(a),
 		newIngestCmd(a),
+		newPullCmd(a),
 		newTextCmd(a),
 		newLabelCmd(a),
 		newEvaluateCmd(a),
