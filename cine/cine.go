@@ -78,20 +78,40 @@ func (v *Video) Frame(c, f int) []uint8 {
 	return v.Pix[i : i+n : i+n]
 }
 
-// Slice is a half-open frame range [Start, End) of one slice of a stack.
-type Slice struct{ Start, End int }
+// Clip is a run of frames of one view: frames [Start, End) (End
+// exclusive) of the view's Video. It is cmrfm's one frame-range type: a
+// slice of a stack (Video.Slices), the clip a training bag cuts from a view
+// (package train/data), the frames an export writes (Video.WriteGIF).
+type Clip struct {
+	View View
+	// Slice is the index of the slice of the stack the clip belongs to (0
+	// for a single-slice view). A clip cut with the reference's off-by-one
+	// ranges starts on the last frame of slice Slice−1 (docs/reference.md
+	// §2.4).
+	Slice      int
+	Start, End int
+}
+
+// Len returns the number of frames of the clip.
+func (c Clip) Len() int { return c.End - c.Start }
+
+// Slice is the former name of a slice's frame range.
+//
+// Deprecated: use [Clip].
+type Slice = Clip
 
 // Slices returns the frame range of every slice, derived from SliceFrames:
 // slice k spans (SliceFrames[k-1], SliceFrames[k]], the first starts at 0
-// and the last ends at F.
-func (v *Video) Slices() []Slice {
-	out := make([]Slice, 0, len(v.SliceFrames)+1)
+// and the last ends at F. View is left empty (a Video does not know its
+// view).
+func (v *Video) Slices() []Clip {
+	out := make([]Clip, 0, len(v.SliceFrames)+1)
 	start := 0
-	for _, last := range v.SliceFrames {
-		out = append(out, Slice{start, int(last) + 1})
+	for k, last := range v.SliceFrames {
+		out = append(out, Clip{Slice: k, Start: start, End: int(last) + 1})
 		start = int(last) + 1
 	}
-	return append(out, Slice{start, v.F})
+	return append(out, Clip{Slice: len(v.SliceFrames), Start: start, End: v.F})
 }
 
 // SliceFramesFor returns the reference's slice_frames for slices of the given

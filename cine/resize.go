@@ -144,15 +144,31 @@ func nearestIndex(in, out int) []int {
 	return idx
 }
 
-// linearIndex returns torch's source indices and weights for one axis
-// (align_corners=False). As ATen does for float input: the scale is the
-// float32 quotient in/out, the source position is evaluated in float64
-// (scale·(dst + 0.5) − 0.5, clamped at 0), and the weights are float32.
-func linearIndex(in, out int) (i0, i1 []int, l0, l1 []float32) {
+// Tap is one destination index of a bilinear resample along one axis: the
+// two source indices and their weights.
+type Tap struct {
+	I0, I1 int
+	W0, W1 float32
+}
+
+// BilinearTaps returns torch's bilinear (align_corners=False) source
+// indices and weights for one axis of in → out samples. As ATen does for
+// float input: the scale is the float32 quotient in/out, the source
+// position is evaluated in float64 (scale·(dst + 0.5) − 0.5, clamped at
+// 0), and the weights are float32; an unchanged size copies (weights 1
+// and 0 on the same index). Every bilinear resample of cmrfm (ingest's
+// ModelFrames, the training transforms of package train/data) uses these
+// taps.
+func BilinearTaps(in, out int) []Tap {
+	taps := make([]Tap, out)
+	if in == out {
+		for i := range taps {
+			taps[i] = Tap{I0: i, I1: i, W0: 1}
+		}
+		return taps
+	}
 	scale := float64(float32(in) / float32(out))
-	i0, i1 = make([]int, out), make([]int, out)
-	l0, l1 = make([]float32, out), make([]float32, out)
-	for d := 0; d < out; d++ {
+	for d := range taps {
 		src := scale*(float64(d)+0.5) - 0.5
 		if src < 0 {
 			src = 0
@@ -162,11 +178,10 @@ func linearIndex(in, out int) (i0, i1 []int, l0, l1 []float32) {
 		if k < in-1 {
 			off = 1
 		}
-		i0[d], i1[d] = k, k+off
-		l1[d] = float32(src - float64(k))
-		l0[d] = 1 - l1[d]
+		w1 := float32(src - float64(k))
+		taps[d] = Tap{I0: k, I1: k + off, W0: 1 - w1, W1: w1}
 	}
-	return
+	return taps
 }
 
 // ResizePlane resamples the h×w plane src into dst (oh×ow).
@@ -181,14 +196,13 @@ func ResizePlane(src []float32, h, w int, dst []float32, oh, ow int, interp Inte
 		}
 		return
 	}
-	y0, y1, ly0, ly1 := linearIndex(h, oh)
-	x0, x1, lx0, lx1 := linearIndex(w, ow)
-	for y := 0; y < oh; y++ {
-		r0, r1 := src[y0[y]*w:], src[y1[y]*w:]
-		for x := 0; x < ow; x++ {
-			a := float32(r0[x0[x]]*lx0[x]) + float32(r0[x1[x]]*lx1[x])
-			b := float32(r1[x0[x]]*lx0[x]) + float32(r1[x1[x]]*lx1[x])
-			dst[y*ow+x] = float32(a*ly0[y]) + float32(b*ly1[y])
+	ys, xs := BilinearTaps(h, oh), BilinearTaps(w, ow)
+	for y, ty := range ys {
+		r0, r1 := src[ty.I0*w:], src[ty.I1*w:]
+		for x, tx := range xs {
+			a := float32(r0[tx.I0]*tx.W0) + float32(r0[tx.I1]*tx.W1)
+			b := float32(r1[tx.I0]*tx.W0) + float32(r1[tx.I1]*tx.W1)
+			dst[y*ow+x] = float32(a*ty.W0) + float32(b*ty.W1)
 		}
 	}
 }

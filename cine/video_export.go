@@ -12,26 +12,19 @@ import (
 	"sort"
 )
 
-// Clip selects frames [Start, End) of channel 0 of a video for export.
-type Clip struct {
-	Video      *Video
-	Start, End int
-}
-
 // SliceClip returns the frames of slice k (0-based, base first for SAX).
 func (v *Video) SliceClip(k int) (Clip, error) {
 	sl := v.Slices()
 	if k < 0 || k >= len(sl) {
 		return Clip{}, fmt.Errorf("slice %d out of range: the view has %d slices", k, len(sl))
 	}
-	return Clip{v, sl[k].Start, sl[k].End}, nil
+	return sl[k], nil
 }
 
-// greyFrames returns the clip's frames as 8-bit planes. uint8 videos are
-// used as stored; float videos are windowed to their 0.5–99.5 percentile
-// range over the clip.
-func (c Clip) greyFrames() [][]uint8 {
-	v := c.Video
+// greyFrames returns clip c's frames of channel 0 as 8-bit planes. uint8
+// videos are used as stored; float videos are windowed to their 0.5–99.5
+// percentile range over the clip.
+func (v *Video) greyFrames(c Clip) [][]uint8 {
 	n := v.H * v.W
 	out := make([][]uint8, 0, c.End-c.Start)
 	if v.Pix != nil {
@@ -58,8 +51,9 @@ func (c Clip) greyFrames() [][]uint8 {
 	return out
 }
 
-// WriteGIF writes the clip as a looping animated GIF at fps frames per second.
-func (c Clip) WriteGIF(w io.Writer, fps float64) error {
+// WriteGIF writes clip c of channel 0 as a looping animated GIF at fps
+// frames per second.
+func (v *Video) WriteGIF(w io.Writer, c Clip, fps float64) error {
 	if c.End <= c.Start {
 		return errors.New("gif: empty clip")
 	}
@@ -72,8 +66,8 @@ func (c Clip) WriteGIF(w io.Writer, fps float64) error {
 	}
 	delay := int(100/fps + 0.5)
 	g := &gif.GIF{LoopCount: 0}
-	for _, fr := range c.greyFrames() {
-		img := image.NewPaletted(image.Rect(0, 0, c.Video.W, c.Video.H), pal)
+	for _, fr := range v.greyFrames(c) {
+		img := image.NewPaletted(image.Rect(0, 0, v.W, v.H), pal)
 		copy(img.Pix, fr)
 		g.Image = append(g.Image, img)
 		g.Delay = append(g.Delay, max(delay, 2))
@@ -81,8 +75,9 @@ func (c Clip) WriteGIF(w io.Writer, fps float64) error {
 	return gif.EncodeAll(w, g)
 }
 
-// WriteMP4 encodes the clip as H.264 MP4 with ffmpeg, which must be on PATH.
-func (c Clip) WriteMP4(path string, fps float64) error {
+// WriteMP4 encodes clip c of channel 0 as H.264 MP4 with ffmpeg, which
+// must be on PATH.
+func (v *Video) WriteMP4(path string, c Clip, fps float64) error {
 	ff, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		return errors.New("mp4 needs ffmpeg on PATH (Debian: apt-get install ffmpeg); GIF needs nothing")
@@ -90,9 +85,9 @@ func (c Clip) WriteMP4(path string, fps float64) error {
 	if fps <= 0 {
 		fps = 25
 	}
-	w, h := c.Video.W&^1, c.Video.H&^1 // yuv420p needs even sizes
+	w, h := v.W&^1, v.H&^1 // yuv420p needs even sizes
 	cmd := exec.Command(ff, "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray",
-		"-s", fmt.Sprintf("%dx%d", c.Video.W, c.Video.H), "-r", fmt.Sprint(fps), "-i", "-",
+		"-s", fmt.Sprintf("%dx%d", v.W, v.H), "-r", fmt.Sprint(fps), "-i", "-",
 		"-vf", fmt.Sprintf("crop=%d:%d:0:0", w, h), "-c:v", "libx264", "-pix_fmt", "yuv420p", path)
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -102,7 +97,7 @@ func (c Clip) WriteMP4(path string, fps float64) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	for _, fr := range c.greyFrames() {
+	for _, fr := range v.greyFrames(c) {
 		if _, err := in.Write(fr); err != nil {
 			break
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cmrfm/cmrfm/internal/progress"
 	"github.com/cmrfm/cmrfm/train/finetune"
 )
 
@@ -80,7 +81,7 @@ func stageFinetune(ctx context.Context, r *Run) (Result, error) {
 		if err := os.RemoveAll(c.Out); err != nil { // a fresh run each time
 			return Result{}, err
 		}
-		s, err := finetune.Run(ctx, c, finetune.RunOptions{Log: r.Log, Progress: r.Opts.Progress})
+		s, err := finetune.Run(ctx, c, finetune.RunOptions{Log: r.Log, Hooks: progress.Train(r.Opts.Progress)})
 		if err != nil {
 			return Result{}, err
 		}

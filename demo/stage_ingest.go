@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/cmrfm/cmrfm/ingest"
+	"github.com/cmrfm/cmrfm/internal/progress"
 )
 
 // demoSalt is the demo's fixed de-identification salt (phantom data only;
@@ -41,7 +42,9 @@ func stageIngest(ctx context.Context, r *Run) (Result, error) {
 		// study keys, splits and numbers on every run.
 		cfg.Salt = demoSalt
 	}
-	sum, err := ingest.Run(ctx, cfg, r.Log, r.Opts.Progress)
+	report, finish := progress.Counter(r.Opts.Progress, "ingest", "units")
+	sum, err := ingest.Run(ctx, cfg, r.Log, report)
+	finish()
 	if err != nil {
 		return Result{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cmrfm/cmrfm/internal/progress"
 	"github.com/cmrfm/cmrfm/train/pretrain"
 )
 
@@ -22,10 +23,10 @@ func stagePretrain(ctx context.Context, r *Run) (Result, error) {
 	if _, err := os.Stat(reports); err != nil {
 		return Result{Summary: "skipped: no report index (the text stage writes " + reports + ")", Skipped: true}, nil
 	}
-	c := pretrain.PhantomConfig()
-	c.Trainer.Epochs, c.Trainer.ValEvery = 2, 0
+	c := pretrain.PhantomConfig(pretrain.PaperConfig())
+	c.Trainer.Epochs, c.Trainer.ValEveryUpdates = 2, 0
 	if r.Opts.Quick {
-		c = pretrain.TinyConfig()
+		c = pretrain.TinyConfig(pretrain.PaperConfig())
 		// Every study trains and is scored (the quick cohort is tiny).
 		c.Data.TrainSplit, c.Data.ValSplit = "all", "all"
 		c.Model.ProjNorm = pretrain.ProjNormBatch
@@ -36,12 +37,12 @@ func stagePretrain(ctx context.Context, r *Run) (Result, error) {
 	c.Out = r.Path("pretrain")
 	c.Data.Store, c.Data.Reports = r.Path("store"), reports
 	c.Data.Workers = r.Opts.Workers
-	c.Trainer.CheckpointEvery = 1
+	c.Trainer.CheckpointEveryEpochs = 1
 	c.Trainer.Progress = r.Opts.Progress != nil
 	if err := os.RemoveAll(c.Out); err != nil { // a fresh run each time
 		return Result{}, err
 	}
-	s, err := pretrain.Run(ctx, c, pretrain.RunOptions{Log: r.Log, Progress: r.Opts.Progress})
+	s, err := pretrain.Run(ctx, c, pretrain.RunOptions{Log: r.Log, Hooks: progress.Train(r.Opts.Progress)})
 	if err != nil {
 		return Result{}, err
 	}

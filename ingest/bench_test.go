@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"io"
 	"path/filepath"
 	"testing"
 )
@@ -15,7 +14,7 @@ func BenchmarkIngestPhantom(b *testing.B) {
 		cfg := testConfig(out, filepath.Join(d, "dicom"))
 		cfg.Workers = 1
 		cfg.Frames = "reference"
-		if _, err := Run(b.Context(), cfg, nil, io.Discard); err != nil {
+		if _, err := Run(b.Context(), cfg, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -47,7 +47,7 @@ func run(t *testing.T, cfg Config, logw io.Writer) *Summary {
 		logw = io.Discard
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sum, err := Run(context.Background(), cfg, log, io.Discard)
+	sum, err := Run(context.Background(), cfg, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

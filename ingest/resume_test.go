@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 				select {} // wait here to be killed, mid-run
 			}
 		}
-		if _, err := Run(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard); err != nil {
+		if _, err := Run(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)), nil); err != nil {
 			os.Exit(3)
 		}
 		os.Exit(0)

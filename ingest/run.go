@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/cmrfm/cmrfm/internal/fsutil"
-	"github.com/cmrfm/cmrfm/internal/progress"
 	"github.com/cmrfm/cmrfm/store"
 )
 
@@ -61,10 +60,11 @@ func (r *runner) claim(key, unit string) string {
 	return ""
 }
 
-// Run ingests cfg.Inputs into the store at cfg.Out. Progress is drawn on
-// progressW when it is a terminal. Bad studies never stop the run; only
-// configuration and I/O errors on the store itself do.
-func Run(ctx context.Context, cfg Config, log *slog.Logger, progressW io.Writer) (*Summary, error) {
+// Run ingests cfg.Inputs into the store at cfg.Out. progress, if set, is
+// called after each unit with the units done and to do (the command
+// renders it). Bad studies never stop the run; only configuration and I/O
+// errors on the store itself do.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, progress func(done, total int)) (*Summary, error) {
 	t0 := time.Now()
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -87,20 +87,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progressW io.Writer)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	smap := DefaultSeriesMap()
-	if cfg.NoDefaultSeriesMap {
-		smap = &SeriesMap{byDesc: map[string]int{}}
-	}
-	if cfg.SeriesMap != "" {
-		f, err := os.Open(cfg.SeriesMap)
-		if err != nil {
-			return nil, fmt.Errorf("ingest: series map: %w", err)
-		}
-		smap, err = smap.WithUser(f, filepath.Base(cfg.SeriesMap))
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("ingest: %w", err)
-		}
+	smap, err := cfg.LoadSeriesMap()
+	if err != nil {
+		return nil, err
 	}
 	r := &runner{cfg: cfg, log: log, pseudo: pseudo, smap: smap, claims: map[string]string{}}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
@@ -175,8 +164,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progressW io.Writer)
 	}()
 	go func() { wg.Wait(); close(results) }()
 
-	bar := progress.New(progressW, len(todo), "ingest", "units")
 	var fresh []*Entry
+	finished := 0
 	var writeErr error
 	for res := range results {
 		for _, e := range res {
@@ -188,12 +177,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progressW io.Writer)
 				r.logEntry(e)
 			}
 		}
-		bar.Add(1)
+		finished++
+		if progress != nil {
+			progress(finished, len(todo))
+		}
 		if testHookUnitLogged != nil {
 			testHookUnitLogged()
 		}
 	}
-	bar.Finish()
 	if writeErr != nil {
 		return nil, fmt.Errorf("ingest: manifest %s: %w", sum.Manifest, writeErr)
 	}

@@ -8,6 +8,10 @@
 // a caller can restyle a figure before saving it; ClassificationPlots and
 // RegressionPlots write every figure of an evaluation as PNG and SVG.
 //
+// Training curves (MetricsPlot, PlotMetrics: loss and validation metrics
+// against the update) are drawn from the rows of package train's metrics
+// files. One Curve type labels and colours every line.
+//
 // The HTML report (WriteHTML, cmrfm report): one self-contained page — the
 // cohort, the paper's tables per task beside an optional baseline with
 // DeLong's test, the figures as inline SVG, training curves, a sortable

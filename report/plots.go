@@ -24,12 +24,22 @@ var (
 	guideColor      = color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff}
 )
 
-// Curve is one ROC curve of a figure with its AUC and confidence interval.
+// Curve is one labelled line of a figure, cmrfm's one curve type. ROCPlot
+// draws ROC with its AUC and interval in the legend; MetricsPlot draws the
+// metrics column Column against the update count.
 type Curve struct {
-	Label        string
+	// Label is the legend text (MetricsPlot: the column name when empty).
+	Label string
+	// Color of the line (MetricsPlot: nil takes the palette's colour of the
+	// curve's position).
+	Color color.Color
+	// ROC and the interval Lower–Upper of its AUC (ROCPlot).
 	ROC          *stats.ROC
-	Lower, Upper float64 // interval of ROC.AUC()
-	Color        color.Color
+	Lower, Upper float64
+	// Column names the metrics column to draw; Points draws markers as well
+	// (sparse series such as validation) (MetricsPlot).
+	Column string
+	Points bool
 }
 
 // ROCPlot draws ROC curves (1 − specificity against sensitivity) with the

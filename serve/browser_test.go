@@ -19,7 +19,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/cmrfm/cmrfm/internal/testenv"
+	headless "github.com/cmrfm/cmrfm/internal/browser"
 )
 
 // TestBrowser drives Debian's headless Chromium through a team's visit:
@@ -28,7 +28,6 @@ import (
 // leaderboard. With CMRFM_SCREENSHOTS=DIR it saves a screenshot of every
 // page (docs/leaderboard/ holds the committed ones).
 func TestBrowser(t *testing.T) {
-	chromium := testenv.Tool(t, "chromium")
 	e := newEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "lb.db"), Options{})
 	// Two rival teams already on the board.
 	e.submit("lvef", e.team("Heart Lab Zurich"), upload{"file", "p.csv", e.c.lvefCSV(2, 1)})
@@ -48,17 +47,8 @@ func TestBrowser(t *testing.T) {
 	os.WriteFile(preds, e.c.lvefCSV(4, 7), 0o644)
 	shots := os.Getenv("CMRFM_SCREENSHOTS")
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 720),
-	}
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	bctx, tcancel := context.WithTimeout(bctx, 3*time.Minute)
-	defer tcancel()
+	b := headless.Start(t, 1000, 720)
+	bctx := b.Ctx
 
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -132,6 +122,9 @@ func TestBrowser(t *testing.T) {
 	}
 	if got := strings.Fields(rank); want == "" || len(got) == 0 || got[0] != want {
 		t.Fatalf("browser read rank %q, API says %q", rank, want)
+	}
+	if e := b.Errors(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
 	}
 	t.Logf("signed in, submitted, scored; the browser reads rank %s of %d", want, len(bv.Public))
 }

@@ -205,7 +205,7 @@ func runLoad(t *testing.T, dsn string) LoadReport {
 // TestLoad checks the load bar on both databases: 0 errors, every
 // submission scored exactly once, p99 page latency ≤ 100 ms. With
 // CMRFM_LOAD_REPORT=FILE it appends the figures as JSON lines (the
-// benchmark script bench/serve-load.sh turns them into the table of
+// benchmark script bench/serve/load.sh turns them into the table of
 // docs/benchmarks.md).
 func TestLoad(t *testing.T) {
 	engines(t, func(t *testing.T, dsn string) {
@@ -226,7 +226,7 @@ func TestLoad(t *testing.T) {
 		}
 		// The latency bar is only meaningful when the test gets the
 		// machine: on a box running other jobs (load above its CPU count)
-		// it is reported, not gated (bench/serve-load.sh measures it on a
+		// it is reported, not gated (bench/serve/load.sh measures it on a
 		// quiet machine).
 		if load := loadAverage(); load > float64(runtime.NumCPU()) {
 			t.Logf("NOT GATED: load average %.1f on %d CPUs; p99 %v (bar %v)", load, runtime.NumCPU(), r.P99, loadP99)

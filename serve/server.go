@@ -157,6 +157,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/submissions/{id}", s.apiSubmission)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(s.static)))
+	// Browsers ask for /favicon.ico whatever the page says; answer with the icon.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, s.static, "favicon.svg")
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
 	cop := http.NewCrossOriginProtection()
 	return s.recoverPanics(s.securityHeaders(s.limitIP(cop.Handler(mux))))

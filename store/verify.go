@@ -99,7 +99,7 @@ func VerifyFile(path string) FileReport {
 	return rep
 }
 
-func sliceLens(sl []cine.Slice) []int {
+func sliceLens(sl []cine.Clip) []int {
 	out := make([]int, len(sl))
 	for i, s := range sl {
 		out[i] = s.End - s.Start

@@ -13,10 +13,17 @@
 //     every store variable (model, optimiser, RNG) plus the loop [State],
 //     checksummed;
 //   - [Metrics]: metrics.csv and metrics.jsonl with deterministic
-//     formatting, and [PlotMetrics] for loss curves;
+//     formatting (package report draws them: report.PlotMetrics);
+//   - [TrainerConfig]: the "trainer" section every trainer's YAML shares
+//     (bounds, metrics, validation and checkpoint intervals, each named by
+//     its unit);
 //   - [Runner]: the loop itself — epochs of batches from a [Source],
-//     accumulation, schedule, validation, checkpoints, progress bar, and
-//     interruption with bit-identical resume.
+//     accumulation, schedule, validation, checkpoints, interruption with
+//     bit-identical resume (refused when the run's identity, its
+//     configuration without machine settings, differs), and progress and
+//     metrics rows reported through [Hooks] for the command to render.
 //
-// docs/training.md documents the API and the checkpoint format.
+// docs/pretraining.md and docs/finetune.md document the loops, the
+// checkpoints and resume; package traintest holds the resume tests'
+// assertions.
 package train

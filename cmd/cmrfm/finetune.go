@@ -1,24 +1,18 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cmrfm/cmrfm/internal/progress"
 	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/finetune"
 )
 
 func newFinetuneCmd(a *app) *cobra.Command {
-	var (
-		configPath, preset, out, store, index, initW, mode, backend string
-		resume, printConfig, refOpt                                 bool
-		epochs, maxSteps                                            int
-		fraction, lr                                                float64
-		fractionSeed                                                uint64
-	)
+	var flags *trainFlags
 	cmd := &cobra.Command{
 		Use:   "finetune",
 		Short: "Train the downstream LVEF or disease model (gated-attention MIL head over every view)",
@@ -36,74 +30,26 @@ The configuration is YAML (data, model, init, optimizer, trainer sections);
 the paper's settings are the defaults of --preset lvef and --preset diseases.
 tiny-lvef and tiny-diseases are CPU-sized; phantom-lvef and phantom-diseases
 are the presets of the phantom-cohort learning proof (docs/finetune.md).
---print-config prints the resolved configuration and exits.
+--print-config prints the resolved configuration and exits. Flags override
+the keys they name.
 
 Outputs under --out: checkpoints/last.safetensors, metrics.csv and
 metrics.jsonl, loss.png, val.png and config.yaml. --resume continues an
-interrupted run bit for bit (Ctrl-C writes a checkpoint first). Apply the
-model with 'cmrfm predict'.`,
+interrupted run bit for bit (Ctrl-C writes a checkpoint first), on this
+machine or another: the machine settings (workers, prefetch, backend,
+progress, out) may differ. Apply the model with 'cmrfm predict'.`,
 		Example: `  cmrfm finetune --preset phantom-lvef --store store --out runs/lvef
   cmrfm finetune --preset diseases --store store --init runs/pt/checkpoints/last.safetensors --out runs/dx
   cmrfm finetune --config ft.yaml --print-config
   cmrfm finetune --config ft.yaml --resume`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := finetune.Preset(preset)
+			c, err := resolveConfig(cmd, a, flags, finetune.Preset, finetune.LoadConfig)
 			if err != nil {
 				return err
 			}
-			if configPath != "" {
-				if c, err = finetune.LoadConfig(configPath, c); err != nil {
-					return err
-				}
-			}
-			f := cmd.Flags()
-			if f.Changed("out") {
-				c.Out = out
-			}
-			if f.Changed("store") {
-				c.Data.Store = store
-			}
-			if f.Changed("index") {
-				c.Data.Index = index
-			}
-			if f.Changed("init") {
-				c.Init.Weights = initW
-			}
-			if f.Changed("mode") {
-				c.Mode = mode
-			}
-			if f.Changed("backend") {
-				c.Trainer.Backend = backend
-			}
-			if f.Changed("epochs") {
-				c.Trainer.Epochs = epochs
-			}
-			if f.Changed("max-steps") {
-				c.Trainer.MaxSteps = maxSteps
-			}
-			if f.Changed("data-fraction") {
-				c.Data.Fraction = fraction
-			}
-			if f.Changed("fraction-seed") {
-				c.Data.FractionSeed = fractionSeed
-			}
-			if f.Changed("lr") {
-				c.Optim.LR = lr
-			}
-			if f.Changed("reference-optimizer") {
-				c.Model.ReferenceOptimizer = refOpt
-			}
-			if f.Changed("workers") || c.Data.Workers == 0 {
-				c.Data.Workers = a.workers
-			}
-			if printConfig {
-				y, err := c.YAML()
-				if err != nil {
-					return err
-				}
-				fmt.Fprint(a.stdout, y)
-				return nil
+			if done, err := flags.printConfig(a, c.YAML); done {
+				return err
 			}
 			if c.Data.Store == "" {
 				return fmt.Errorf("finetune: no study store: set data.store or --store")
@@ -111,13 +57,9 @@ model with 'cmrfm predict'.`,
 			if c.Out == "" {
 				return fmt.Errorf("finetune: no run folder: set out or --out")
 			}
-			s, err := finetune.Run(cmd.Context(), c, finetune.RunOptions{Resume: resume, Log: a.log, Progress: a.stderr})
-			if errors.Is(err, train.ErrInterrupted) {
-				fmt.Fprintf(a.stdout, "interrupted after %d updates; continue with --resume (checkpoint %s)\n", s.State.Updates, s.Checkpoint)
-				return exitCode(130)
-			}
+			s, err := finetune.Run(cmd.Context(), c, finetune.RunOptions{Resume: flags.resume, Log: a.log, Hooks: progress.Train(a.stderr)})
 			if err != nil {
-				return err
+				return interrupted(a, err, func() *train.Summary { return &s.Summary })
 			}
 			fmt.Fprintf(a.stdout, "fine-tuned (%s, %s) %d updates in %d epochs on %d studies (%s; waited %s for data)\n",
 				c.Task, c.Mode, s.State.Updates, s.State.Epoch, s.TrainStudies, s.Elapsed.Round(1e6), s.DataWait.Round(1e6))
@@ -141,23 +83,15 @@ model with 'cmrfm predict'.`,
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "YAML configuration (over the preset)")
-	f.StringVar(&preset, "preset", "lvef", "starting configuration: lvef, diseases, tiny-lvef, tiny-diseases, phantom-lvef or phantom-diseases")
-	f.BoolVar(&printConfig, "print-config", false, "print the resolved configuration as YAML and exit")
-	f.BoolVar(&resume, "resume", false, "continue from <out>/checkpoints/last.safetensors")
-	f.StringVar(&out, "out", "", "run folder (out)")
-	f.StringVar(&store, "store", "", "study store root (data.store)")
-	f.StringVar(&index, "index", "", "dataset index CSV (data.index; default <store>/index.csv)")
-	f.StringVar(&initW, "init", "", "initial weights: cmrfm checkpoint, authors' Lightning checkpoint or Kinetics MViT (init.weights)")
-	f.StringVar(&mode, "mode", "", "finetune, transfer or linear (mode)")
-	f.StringVar(&backend, "backend", "", "GoMLX backend (trainer.backend; default $GOMLX_BACKEND, else go)")
-	f.IntVar(&epochs, "epochs", 0, "epochs (trainer.epochs)")
-	f.IntVar(&maxSteps, "max-steps", 0, "stop after this many updates (trainer.max_steps)")
-	f.Float64Var(&fraction, "data-fraction", 1, "fraction of training patients used (data.fraction)")
-	f.Uint64Var(&fractionSeed, "fraction-seed", 42, "seed of the data-fraction draw (data.fraction_seed)")
-	f.Float64Var(&lr, "lr", 0, "learning rate (optimizer.lr)")
-	f.BoolVar(&refOpt, "reference-optimizer", false, "reproduce the authors' bug: the MIL head is not optimised (model.reference_optimizer)")
+	flags = newTrainFlags[finetune.Config](cmd.Flags(), "lvef", "lvef, diseases, tiny-lvef, tiny-diseases, phantom-lvef or phantom-diseases")
+	flags.keys.
+		flag("index", "data.index", "dataset index CSV (default <store>/index.csv)").
+		flag("init", "init.weights", "initial weights: cmrfm checkpoint, authors' Lightning checkpoint or Kinetics MViT").
+		flag("mode", "mode", "finetune, transfer or linear").
+		flag("data-fraction", "data.fraction", "fraction of training patients used").
+		flag("fraction-seed", "data.fraction_seed", "seed of the data-fraction draw").
+		flag("lr", "optimizer.lr", "learning rate").
+		flag("reference-optimizer", "model.reference_optimizer", "reproduce the authors' bug: the MIL head is not optimised")
 	return cmd
 }
 

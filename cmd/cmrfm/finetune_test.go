@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
+	"bytes"
 	"encoding/csv"
-	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,11 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmrfm/cmrfm/ingest"
 	"github.com/cmrfm/cmrfm/model/weights"
-	"github.com/cmrfm/cmrfm/phantom"
 	"github.com/cmrfm/cmrfm/store"
 	"github.com/cmrfm/cmrfm/train/finetune"
+	"github.com/cmrfm/cmrfm/train/traintest"
 )
 
 // TestFinetunePrintConfig: --print-config prints the preset with the
@@ -35,7 +32,7 @@ func TestFinetunePrintConfig(t *testing.T) {
 	}
 	back := filepath.Join(dir, "back.yaml")
 	os.WriteFile(back, []byte(out), 0o644)
-	c, err := finetune.LoadConfig(back, finetune.Config{})
+	c, err := finetune.LoadConfig(back, finetune.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +48,11 @@ func TestFinetunePrintConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(back, []byte(out), 0o644)
-	if c, err = finetune.LoadConfig(back, finetune.Config{}); err != nil {
+	if c, err = finetune.LoadConfig(back, finetune.Config{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if c.Task != finetune.TaskRegression || c.Mode != "finetune" || c.Optim.LR != 1e-4 || c.Optim.WeightDecay != 0.01 ||
-		c.Trainer.MaxSteps != 100000 || c.Model.HuberDelta != 1 || c.Model.EmbedDim != 512 || c.Data.SAXFraction != 0.5 {
+		c.Trainer.MaxUpdates != 100000 || c.Model.HuberDelta != 1 || c.Model.EmbedDim != 512 || c.Data.SAXFraction != 0.5 {
 		t.Errorf("paper regression defaults: %+v", c)
 	}
 	os.WriteFile(cfg, []byte("trainer:\n  epochz: 3\n"), 0o644)
@@ -79,19 +76,8 @@ func TestFinetunePrintConfig(t *testing.T) {
 // ingests them, one channel, with the phantom's labels in index.csv.
 func phantomStore(t *testing.T, n int) (string, *store.Index) {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if _, err := phantom.Generate(ctx, phantom.Options{Studies: n, Out: filepath.Join(dir, "phantom"), Seed: 5, Workers: 2,
-		Matrix: 48, Frames: 16, MultiFrame: true, Log: log}); err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(dir, "store")
-	if _, err := ingest.Run(ctx, ingest.Config{Inputs: []string{filepath.Join(dir, "phantom", "dicom")}, Out: root, Site: "test",
-		Workers: 2, Frames: "original", Channels: 1, Salt: "00112233445566778899aabbccddeeff",
-		Labels: filepath.Join(dir, "phantom", "labels.csv")}, log, nil); err != nil {
-		t.Fatal(err)
-	}
+	sum := traintest.PhantomStore(t, t.TempDir(), traintest.Cohort{Studies: n, Matrix: 48, Frames: 16, Seed: 5})
+	root := filepath.Dir(sum.Index)
 	idx, err := finetune.ReadIndex(root, "")
 	if err != nil {
 		t.Fatal(err)
@@ -254,5 +240,38 @@ func TestFinetuneAndPredict(t *testing.T) {
 				t.Errorf("%v: error %v, want it to name %q", c.args, err, w)
 			}
 		}
+	}
+}
+
+// TestFinetuneResumeOtherWorkers: --resume accepts a run folder written
+// with another --workers (a machine setting, not part of the run's
+// identity) — before, every resume on a machine with another core count
+// was refused — and a finished run resumed stays as it was; another
+// learning rate is refused.
+func TestFinetuneResumeOtherWorkers(t *testing.T) {
+	root, _ := phantomStore(t, 8)
+	run := filepath.Join(t.TempDir(), "run")
+	args := []string{"finetune", "--preset", "tiny-lvef", "--store", root, "--out", run, "--epochs", "1"}
+	if _, err := runText(t, "", append(args, "--workers", "2")...); err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(run, "checkpoints", "last.safetensors")
+	before, err := os.ReadFile(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runText(t, "", append(args, "--workers", "1", "--resume")...)
+	if err != nil {
+		t.Fatalf("resume with --workers 1: %v", err)
+	}
+	if !strings.Contains(out, "fine-tuned") {
+		t.Errorf("resume output:\n%s", out)
+	}
+	if after, err := os.ReadFile(ck); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("resuming a finished run changed its checkpoint (%v)", err)
+	}
+	if _, err := runText(t, "", append(args, "--workers", "1", "--resume", "--lr", "1e-3")...); err == nil ||
+		!strings.Contains(err.Error(), "another configuration") {
+		t.Errorf("resume with another --lr: %v, want a refusal", err)
 	}
 }

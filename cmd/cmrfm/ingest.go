@@ -7,12 +7,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmrfm/cmrfm/ingest"
+	"github.com/cmrfm/cmrfm/internal/progress"
 )
 
 func newIngestCmd(a *app) *cobra.Command {
 	var (
 		cfgPath string
-		c       ingest.Config
+		flags   *configFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest --input PATH... --out DIR [--config ingest.yaml]",
@@ -24,7 +25,7 @@ pre-processes frames (reference 480→360 by default); and writes one .h5 per
 study under pseudonymous names, with a JSONL manifest line per study saying
 what was written, excluded or failed and why. Rerunning skips finished work.
 
-Flags override the --config file.`,
+Flags override the --config file (each flag's help names its key).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := ingest.Config{}
@@ -34,11 +35,15 @@ Flags override the --config file.`,
 					return err
 				}
 			}
-			merge(cmd, &cfg, &c)
+			if err := flags.apply(&cfg); err != nil {
+				return err
+			}
 			if cfg.Workers == 0 {
 				cfg.Workers = a.workers
 			}
-			sum, err := ingest.Run(cmd.Context(), cfg, a.log, a.stderr)
+			report, finish := progress.Counter(a.stderr, "ingest", "units")
+			sum, err := ingest.Run(cmd.Context(), cfg, a.log, report)
+			finish()
 			if err != nil {
 				return err
 			}
@@ -59,70 +64,21 @@ Flags override the --config file.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfgPath, "config", "", "YAML config (keys as in docs/ingest.md)")
-	f.StringSliceVar(&c.Inputs, "input", nil, "folder, archive, NIfTI folder or list file (repeatable)")
-	f.StringVar(&c.Out, "out", "", "store root")
-	f.StringVar(&c.Site, "site", "", `site prefix of patient folders (default "site")`)
-	f.StringVar(&c.SaltFile, "salt-file", "", "de-identification salt file (default <out>.salt; created if absent)")
-	f.StringVar(&c.Crosswalk, "crosswalk", "", "write pseudonym↔identifier crosswalk CSV here (only if given)")
-	f.StringVar(&c.SeriesMap, "series-map", "", "CSV series_description,view that extends/overrides the built-in maps")
-	f.BoolVar(&c.NoDefaultSeriesMap, "no-default-series-map", false, "assign views by geometry only")
-	f.StringVar(&c.Frames, "frames", "", "reference (480→crop 360, default), model (264→crop 224) or original")
-	f.StringVar(&c.Intensity, "intensity", "", "window (percentile window to uint8, default) or raw (stored values, float32)")
-	f.IntVar(&c.Channels, "channels", 0, "3 (default, reference compatible) or 1")
-	f.IntVar(&c.MaxFramesPerSeries, "max-frames", 0, "cap on frames per series (default 2500)")
-	f.StringVar(&c.Shard, "shard", "", "process only shard i/n of the units (Slurm/Kubernetes job arrays)")
-	f.StringVar(&c.Reports, "reports", "", "reports (JSONL/CSV keyed by AccessionNumber) to write de-identified")
-	f.StringVar(&c.Labels, "labels", "", "labels CSV keyed by AccessionNumber, joined into index.csv")
-	f.BoolVar(&c.PlainPaths, "plain-paths", false, "log and record input paths as they are (may contain identifiers)")
+	flags = newConfigFlags[ingest.Config](f).
+		flag("input", "inputs", "folder, archive, NIfTI folder or list file (repeatable)").
+		flag("out", "out", "store root").
+		flag("site", "site", `site prefix of patient folders (default "site")`).
+		flag("salt-file", "salt_file", "de-identification salt file (default <out>.salt; created if absent)").
+		flag("crosswalk", "crosswalk", "write pseudonym↔identifier crosswalk CSV here (only if given)").
+		flag("series-map", "series_map", "CSV series_description,view that extends/overrides the built-in maps").
+		flag("no-default-series-map", "no_default_series_map", "assign views by geometry only").
+		flag("frames", "frames", "reference (480→crop 360, default), model (264→crop 224) or original").
+		flag("intensity", "intensity", "window (percentile window to uint8, default) or raw (stored values, float32)").
+		flag("channels", "channels", "3 (default, reference compatible) or 1").
+		flag("max-frames", "max_frames_per_series", "cap on frames per series (default 2500)").
+		flag("shard", "shard", "process only shard i/n of the units (Slurm/Kubernetes job arrays)").
+		flag("reports", "reports", "reports (JSONL/CSV keyed by AccessionNumber) to write de-identified").
+		flag("labels", "labels", "labels CSV keyed by AccessionNumber, joined into index.csv").
+		flag("plain-paths", "plain_paths", "log and record input paths as they are (may contain identifiers)")
 	return cmd
-}
-
-// merge copies the flags the user set into cfg.
-func merge(cmd *cobra.Command, cfg, flags *ingest.Config) {
-	set := func(name string) bool { return cmd.Flags().Changed(name) }
-	if set("input") {
-		cfg.Inputs = flags.Inputs
-	}
-	if set("out") {
-		cfg.Out = flags.Out
-	}
-	if set("site") {
-		cfg.Site = flags.Site
-	}
-	if set("salt-file") {
-		cfg.SaltFile = flags.SaltFile
-	}
-	if set("crosswalk") {
-		cfg.Crosswalk = flags.Crosswalk
-	}
-	if set("series-map") {
-		cfg.SeriesMap = flags.SeriesMap
-	}
-	if set("no-default-series-map") {
-		cfg.NoDefaultSeriesMap = flags.NoDefaultSeriesMap
-	}
-	if set("frames") {
-		cfg.Frames = flags.Frames
-	}
-	if set("intensity") {
-		cfg.Intensity = flags.Intensity
-	}
-	if set("channels") {
-		cfg.Channels = flags.Channels
-	}
-	if set("max-frames") {
-		cfg.MaxFramesPerSeries = flags.MaxFramesPerSeries
-	}
-	if set("shard") {
-		cfg.Shard = flags.Shard
-	}
-	if set("reports") {
-		cfg.Reports = flags.Reports
-	}
-	if set("labels") {
-		cfg.Labels = flags.Labels
-	}
-	if set("plain-paths") {
-		cfg.PlainPaths = flags.PlainPaths
-	}
 }

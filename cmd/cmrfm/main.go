@@ -1,18 +1,28 @@
 // Command cmrfm turns cardiac cine MRI studies and their reports into a
 // foundation model and validated predictions. Every subcommand only parses its
 // flags and calls the package that does the work; this file lists them all,
-// so any pipeline stage is one hop away:
+// in pipeline order, so any stage is one hop away (docs/architecture.md draws
+// the pipeline):
 //
-//	demo      → demo       (every stage on the built-in phantom cohort)
-//	store     → store      (HDF5 study store: inspect, verify)
-//	phantom   → phantom    (synthetic DICOM cohort with ground truth)
-//	text      → text       (report sentences, WordPiece ids, report index)
-//	label     → label      (disease labels from reports: rules, LLM server; agreement; merge)
-//	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman; retrieval → retrieval)
-//	embed     → retrieval  (study, view, clip and report embeddings of a pretraining checkpoint)
-//	search    → retrieval  (nearest studies and reports to a sentence or a study)
-//	zeroshot  → retrieval  (diagnosis from prompts, no labels; predict's CSV columns)
-//	serve     → serve      (test-set leaderboard web app; serve/db, serve/score)
+//	demo      → demo            (every stage on the built-in phantom cohort)
+//	phantom   → phantom         (synthetic DICOM cohort with ground truth)
+//	pull      → pull            (studies from a PACS over DICOMweb, resumable)
+//	dicom     → dicom, cine     (inspect and decode DICOM files)
+//	ingest    → ingest          (DICOM/NIfTI → de-identified HDF5 study store)
+//	store     → store           (HDF5 study store: inspect, verify, export)
+//	text      → text            (report sentences, WordPiece ids, report index)
+//	label     → label           (disease labels from reports: rules, LLM server; agreement; merge)
+//	weights   → model/weights   (inspect and convert published weights)
+//	forward   → model/mvit, model/bert (one forward pass)
+//	pretrain  → train/pretrain  (contrastive video–text pretraining)
+//	finetune  → train/finetune  (LVEF / disease heads)
+//	predict   → train/finetune  (per-study predictions with view attention)
+//	evaluate  → stats/evaluate, report (AUROC, DeLong, Bland–Altman, figures); retrieval → retrieval
+//	embed     → retrieval       (study, view, clip and report embeddings of a pretraining checkpoint)
+//	search    → retrieval       (nearest studies and reports to a sentence or a study)
+//	zeroshot  → retrieval       (diagnosis from prompts, no labels; predict's CSV columns)
+//	report    → report          (the HTML report)
+//	serve     → serve           (test-set leaderboard web app; serve/db, serve/score)
 package main
 
 import (
@@ -91,6 +101,7 @@ cohort and tells you where the outputs are.`,
 		newDemoCmd(a),
 		newStoreCmd(a),
 		newIngestCmd(a),
+		newPullCmd(a),
 		newTextCmd(a),
 		newLabelCmd(a),
 		newEvaluateCmd(a),
@@ -107,9 +118,59 @@ cohort and tells you where the outputs are.`,
 		newReportCmd(a),
 		newServeCmd(a),
 	)
+	groupCommands(root)
 	return root
 }
 
+// pipeline is the order of `cmrfm --help`: command groups as the data
+// flows, each listing the commands it holds (names of commands not built
+// into this binary are ignored). Other commands (version, help,
+// completion) are listed after them.
+var pipeline = []struct {
+	id, title string
+	commands  []string
+}{
+	{"start", "Start here:", []string{"demo"}},
+	{"data", "Data (DICOM and reports → study store):", []string{"phantom", "pull", "dicom", "ingest", "store", "text", "label"}},
+	{"model", "Model (weights, forward passes):", []string{"weights", "forward"}},
+	{"training", "Training:", []string{"pretrain", "finetune"}},
+	{"evaluation", "Evaluation (predictions, statistics, inside the model):", []string{"predict", "embed", "search", "zeroshot", "evaluate", "explain", "report"}},
+	{"serving", "Serving:", []string{"serve"}},
+}
+
+// groupCommands puts root's subcommands into the pipeline groups, in the
+// pipeline's order (cobra's alphabetical sorting is switched off for that);
+// a group with no command is left out of the help.
+func groupCommands(root *cobra.Command) {
+	cobra.EnableCommandSorting = false
+	all := root.Commands()
+	root.RemoveCommand(all...)
+	byName := map[string]*cobra.Command{}
+	for _, c := range all {
+		byName[c.Name()] = c
+	}
+	for _, g := range pipeline {
+		added := false
+		for _, name := range g.commands {
+			c, ok := byName[name]
+			if !ok {
+				continue
+			}
+			if !added {
+				root.AddGroup(&cobra.Group{ID: g.id, Title: g.title})
+				added = true
+			}
+			c.GroupID = g.id
+			root.AddCommand(c)
+			delete(byName, name)
+		}
+	}
+	for _, c := range all {
+		if _, ok := byName[c.Name()]; ok {
+			root.AddCommand(c)
+		}
+	}
+}
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {

@@ -1,20 +1,17 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cmrfm/cmrfm/internal/progress"
+	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/pretrain"
 )
 
 func newPretrainCmd(a *app) *cobra.Command {
-	var (
-		configPath, preset, out, store, reports, backend string
-		resume, printConfig                              bool
-		epochs, maxSteps, batch                          int
-	)
+	var flags *trainFlags
 	cmd := &cobra.Command{
 		Use:   "pretrain",
 		Short: "Contrastive video–text pretraining of the MViT and BERT towers",
@@ -27,66 +24,29 @@ optimizer, trainer sections); every paper hyperparameter is the default
 (--preset paper), --preset tiny is a CPU-sized model for trying it out, and
 --preset phantom is the CPU learning proof of docs/pretraining.md (tiny towers
 with batch-normalised projections, one view, 12 sentences per report).
---print-config prints the resolved configuration and exits.
+--print-config prints the resolved configuration and exits. Flags override
+the keys they name.
 
 Outputs under --out: checkpoints/last.safetensors (and epoch-NNNN.safetensors),
 metrics.csv and metrics.jsonl (pandas.read_csv / read_json(lines=True)),
 loss.png, recall.png and config.yaml. --resume continues an interrupted run
-bit for bit (Ctrl-C writes a checkpoint first).`,
+bit for bit (Ctrl-C writes a checkpoint first), on this machine or another:
+the machine settings (workers, prefetch, backend, progress, out) may differ.`,
 		Example: `  cmrfm pretrain --preset tiny --store store --reports reports.json --out runs/tiny
   cmrfm pretrain --config pretrain.yaml --print-config
   cmrfm pretrain --config pretrain.yaml --resume`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := pretrain.Preset(preset)
+			c, err := resolveConfig(cmd, a, flags, pretrain.Preset, pretrain.LoadConfig)
 			if err != nil {
 				return err
 			}
-			if configPath != "" {
-				if c, err = pretrain.LoadConfig(configPath, c); err != nil {
-					return err
-				}
-			}
-			f := cmd.Flags()
-			if f.Changed("out") {
-				c.Out = out
-			}
-			if f.Changed("store") {
-				c.Data.Store = store
-			}
-			if f.Changed("reports") {
-				c.Data.Reports = reports
-			}
-			if f.Changed("backend") {
-				c.Trainer.Backend = backend
-			}
-			if f.Changed("epochs") {
-				c.Trainer.Epochs = epochs
-			}
-			if f.Changed("max-steps") {
-				c.Trainer.MaxSteps = maxSteps
-			}
-			if f.Changed("batch-size") {
-				c.Trainer.BatchSize = batch
-			}
-			if f.Changed("workers") || c.Data.Workers == 0 {
-				c.Data.Workers = a.workers
-			}
-			if printConfig {
-				y, err := c.YAML()
-				if err != nil {
-					return err
-				}
-				fmt.Fprint(a.stdout, y)
-				return nil
-			}
-			s, err := pretrain.Run(cmd.Context(), c, pretrain.RunOptions{Resume: resume, Log: a.log, Progress: a.stderr})
-			if errors.Is(err, pretrain.ErrInterrupted) {
-				fmt.Fprintf(a.stdout, "interrupted after %d updates; continue with --resume (checkpoint %s)\n", s.State.Updates, s.Checkpoint)
-				return exitCode(130)
-			}
-			if err != nil {
+			if done, err := flags.printConfig(a, c.YAML); done {
 				return err
+			}
+			s, err := pretrain.Run(cmd.Context(), c, pretrain.RunOptions{Resume: flags.resume, Log: a.log, Hooks: progress.Train(a.stderr)})
+			if err != nil {
+				return interrupted(a, err, func() *train.Summary { return s.Summary })
 			}
 			fmt.Fprintf(a.stdout, "pretrained %d updates in %d epochs (%s; waited %s for data)\n", s.State.Updates, s.State.Epoch,
 				s.Elapsed.Round(1e6), s.DataWait.Round(1e6))
@@ -103,17 +63,9 @@ bit for bit (Ctrl-C writes a checkpoint first).`,
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "YAML configuration (over the preset)")
-	f.StringVar(&preset, "preset", "paper", "starting configuration: paper, tiny or phantom")
-	f.BoolVar(&printConfig, "print-config", false, "print the resolved configuration as YAML and exit")
-	f.BoolVar(&resume, "resume", false, "continue from <out>/checkpoints/last.safetensors")
-	f.StringVar(&out, "out", "", "run folder (out)")
-	f.StringVar(&store, "store", "", "study store root (data.store)")
-	f.StringVar(&reports, "reports", "", "report index from 'cmrfm text index' (data.reports)")
-	f.StringVar(&backend, "backend", "", "GoMLX backend (trainer.backend; default $GOMLX_BACKEND, else go)")
-	f.IntVar(&epochs, "epochs", 0, "epochs (trainer.epochs)")
-	f.IntVar(&maxSteps, "max-steps", 0, "stop after this many updates (trainer.max_steps)")
-	f.IntVar(&batch, "batch-size", 0, "pairs per batch (trainer.batch_size)")
+	flags = newTrainFlags[pretrain.Config](cmd.Flags(), "paper", "paper, tiny or phantom")
+	flags.keys.
+		flag("reports", "data.reports", "report index from 'cmrfm text index'").
+		flag("batch-size", "trainer.batch_size", "pairs per batch")
 	return cmd
 }

@@ -22,7 +22,7 @@ func TestPretrainPrintConfig(t *testing.T) {
 	}
 	back := filepath.Join(dir, "back.yaml")
 	os.WriteFile(back, []byte(out), 0o644)
-	c, err := pretrain.LoadConfig(back, pretrain.Config{})
+	c, err := pretrain.LoadConfig(back, pretrain.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

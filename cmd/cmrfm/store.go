@@ -223,9 +223,9 @@ func newStoreVideoCmd(a *app) *cobra.Command {
 				return fmt.Errorf("%s view %s: %w", args[0], view, err)
 			}
 			if strings.EqualFold(filepath.Ext(out), ".mp4") {
-				err = clip.WriteMP4(out, fps)
+				err = v.WriteMP4(out, clip, fps)
 			} else {
-				err = fsutil.WriteFileAtomic(out, func(w io.Writer) error { return clip.WriteGIF(w, fps) })
+				err = fsutil.WriteFileAtomic(out, func(w io.Writer) error { return v.WriteGIF(w, clip, fps) })
 			}
 			if err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
 )
@@ -109,4 +110,30 @@ func AssertClose(t testing.TB, name string, got, want []float32, atol, rtol floa
 		t.Errorf("%s: %d of %d values outside atol=%g rtol=%g; first at %d: got %g want %g",
 			name, bad, len(got), atol, rtol, first, got[first], want[first])
 	}
+}
+
+// LoadGolden reads a golden tensor file (safetensors, npz, PyTorch) or
+// fails the test.
+func LoadGolden(t testing.TB, path string) *weights.Set {
+	t.Helper()
+	s, err := weights.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// GoldenF32 returns the named tensor of a golden set as float32 values, or
+// fails the test naming the missing tensor.
+func GoldenF32(t testing.TB, set *weights.Set, name string) []float32 {
+	t.Helper()
+	tt, ok := set.Tensors[name]
+	if !ok {
+		t.Fatalf("golden has no tensor %q", name)
+	}
+	v, err := tt.Float32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

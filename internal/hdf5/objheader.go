@@ -40,10 +40,6 @@ func (f *File) header(addr uint64) ([]message, error) {
 	}
 	nmsgs := int(binary.LittleEndian.Uint16(pre[2:]))
 	size := int(binary.LittleEndian.Uint32(pre[8:]))
-	type block struct {
-		addr uint64
-		n    int
-	}
 	blocks := []block{{addr + 16, size}}
 	var msgs []message
 	for len(blocks) > 0 && len(msgs) < nmsgs {
@@ -63,12 +59,11 @@ func (f *File) header(addr uint64) ([]message, error) {
 				return nil, fmt.Errorf("object header at %d: %w", addr, d.err)
 			}
 			if typ == msgContinuation {
-				cd := decoder{b: data, f: f}
-				a, l := cd.off(), cd.length()
-				if cd.err != nil || l > maxAlloc {
-					return nil, fmt.Errorf("%w: object header at %d: bad continuation", ErrFormat, addr)
+				bl, err := f.continuation(data, addr)
+				if err != nil {
+					return nil, err
 				}
-				blocks = append(blocks, block{a, int(l)})
+				blocks = append(blocks, bl)
 			}
 			msgs = append(msgs, message{typ, data})
 		}
@@ -98,10 +93,6 @@ func (f *File) headerV2(addr uint64) ([]message, error) {
 		return nil, fmt.Errorf("%w: object header at %d: chunk of %d bytes", ErrFormat, addr, chunk0)
 	}
 	creationOrder := flags&0x04 != 0
-	type block struct {
-		addr uint64
-		n    int
-	}
 	blocks := []block{{addr + uint64(d.p), int(chunk0)}}
 	var msgs []message
 	for first := true; len(blocks) > 0; first = false {
@@ -143,15 +134,31 @@ func (f *File) headerV2(addr uint64) ([]message, error) {
 				return nil, fmt.Errorf("object header at %d: %w", addr, md.err)
 			}
 			if typ == msgContinuation {
-				cd := decoder{b: data, f: f}
-				a, l := cd.off(), cd.length()
-				if cd.err != nil || l > maxAlloc {
-					return nil, fmt.Errorf("%w: object header at %d: bad continuation", ErrFormat, addr)
+				bl, err := f.continuation(data, addr)
+				if err != nil {
+					return nil, err
 				}
-				blocks = append(blocks, block{a, int(l)})
+				blocks = append(blocks, bl)
 			}
 			msgs = append(msgs, message{typ, data})
 		}
 	}
 	return msgs, nil
+}
+
+// block is a run of object header messages: the first chunk or a
+// continuation block.
+type block struct {
+	addr uint64
+	n    int
+}
+
+// continuation decodes a continuation message of the header at addr.
+func (f *File) continuation(data []byte, addr uint64) (block, error) {
+	cd := decoder{b: data, f: f}
+	a, l := cd.off(), cd.length()
+	if cd.err != nil || l > maxAlloc {
+		return block{}, fmt.Errorf("%w: object header at %d: bad continuation", ErrFormat, addr)
+	}
+	return block{a, int(l)}, nil
 }

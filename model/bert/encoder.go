@@ -23,35 +23,26 @@ func LoadInto(scope *model.Scope, cfg Config, set *weights.Set) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if err := weights.Check(cfg.Specs(), set); err != nil {
-		var mm *weights.MismatchError
-		if errors.As(err, &mm) && !cfg.NoPooler && len(mm.Missing) == 2 && len(mm.Unexpected)+len(mm.Misshaped) == 0 &&
-			strings.HasPrefix(mm.Missing[0], "pooler.") && strings.HasPrefix(mm.Missing[1], "pooler.") {
-			return fmt.Errorf("bert %s: %w\n(the file has no pooler, as Hugging Face saves BertForMaskedLM: set Config.NoPooler)", cfg.Name, err)
-		}
-		return fmt.Errorf("bert %s: %w", cfg.Name, err)
-	}
-	for _, s := range cfg.Specs() {
-		vals, err := set.Tensors[s.Name].Float32()
-		if err != nil {
-			return fmt.Errorf("bert %s: %w", cfg.Name, err)
-		}
-		dims := s.Shape
-		if isLinearWeight(s.Name) {
-			vals = transpose2D(vals, dims[0], dims[1])
-			dims = []int{dims[1], dims[0]}
-		}
-		t := tensors.FromFlatDataAndDimensions(vals, dims...)
-		path := VariablePath(scope, s.Name)
-		if v := scope.Store().GetVariable(path); v != nil {
-			if err := v.SetValue(t); err != nil {
-				return fmt.Errorf("bert %s: %s: %w", cfg.Name, s.Name, err)
+	err := weights.LoadSpecs(scope, cfg.Specs(), set, weights.LoadOptions{Path: VariablePath,
+		Value: func(s weights.Spec, t *weights.Tensor) (*tensors.Tensor, error) {
+			vals, err := t.Float32()
+			if err != nil {
+				return nil, err
 			}
-			continue
-		}
-		if _, err := scope.Store().CreateVariable(path, t); err != nil {
-			return fmt.Errorf("bert %s: %s: %w", cfg.Name, s.Name, err)
-		}
+			dims := s.Shape
+			if isLinearWeight(s.Name) {
+				vals = transpose2D(vals, dims[0], dims[1])
+				dims = []int{dims[1], dims[0]}
+			}
+			return tensors.FromFlatDataAndDimensions(vals, dims...), nil
+		}})
+	var mm *weights.MismatchError
+	if errors.As(err, &mm) && !cfg.NoPooler && len(mm.Missing) == 2 && len(mm.Unexpected)+len(mm.Misshaped) == 0 &&
+		strings.HasPrefix(mm.Missing[0], "pooler.") && strings.HasPrefix(mm.Missing[1], "pooler.") {
+		return fmt.Errorf("bert %s: %w\n(the file has no pooler, as Hugging Face saves BertForMaskedLM: set Config.NoPooler)", cfg.Name, err)
+	}
+	if err != nil {
+		return fmt.Errorf("bert %s: %w", cfg.Name, err)
 	}
 	return nil
 }
@@ -59,32 +50,27 @@ func LoadInto(scope *model.Scope, cfg Config, set *weights.Set) error {
 // SaveFrom reads the model's variables under scope back into a canonical
 // set (HF names and layouts).
 func SaveFrom(scope *model.Scope, cfg Config) (*weights.Set, error) {
-	out := weights.NewSet()
-	for _, s := range cfg.Specs() {
-		v := scope.Store().GetVariable(VariablePath(scope, s.Name))
-		if v == nil {
-			return nil, fmt.Errorf("bert %s: variable for %s does not exist", cfg.Name, s.Name)
-		}
-		val, err := v.Value()
-		if err != nil {
-			return nil, fmt.Errorf("bert %s: %s: %w", cfg.Name, s.Name, err)
-		}
-		if val.DType() != dtypes.Float32 {
-			return nil, fmt.Errorf("bert %s: %s: variable is %s, want float32", cfg.Name, s.Name, val.DType())
-		}
-		vals, err := tensors.CopyFlatData[float32](val)
-		if err != nil {
-			return nil, fmt.Errorf("bert %s: %s: %w", cfg.Name, s.Name, err)
-		}
-		if isLinearWeight(s.Name) {
-			vals = transpose2D(vals, s.Shape[1], s.Shape[0])
-		}
-		if weights.NumElements(s.Shape) != len(vals) {
-			return nil, fmt.Errorf("bert %s: %s: variable has %d values, want %v", cfg.Name, s.Name, len(vals), s.Shape)
-		}
-		out.Add(weights.FromFloat32(s.Name, s.Shape, vals))
+	set, err := weights.SaveSpecs(scope, cfg.Specs(), weights.SaveOptions{Path: VariablePath,
+		Tensor: func(s weights.Spec, val *tensors.Tensor) (*weights.Tensor, error) {
+			if val.DType() != dtypes.Float32 {
+				return nil, fmt.Errorf("%s: variable is %s, want float32", s.Name, val.DType())
+			}
+			vals, err := tensors.CopyFlatData[float32](val)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s.Name, err)
+			}
+			if isLinearWeight(s.Name) {
+				vals = transpose2D(vals, s.Shape[1], s.Shape[0])
+			}
+			if weights.NumElements(s.Shape) != len(vals) {
+				return nil, fmt.Errorf("%s: variable has %d values, want %v", s.Name, len(vals), s.Shape)
+			}
+			return weights.FromFloat32(s.Name, s.Shape, vals), nil
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("bert %s: %w", cfg.Name, err)
 	}
-	return out, nil
+	return set, nil
 }
 
 // transpose2D transposes a row-major [rows, cols] matrix.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -36,7 +37,7 @@ type Output struct {
 // with Hugging Face name hfName under scope. Dots become scope separators;
 // the weight of a Linear layer is stored transposed as "kernel" [in, out].
 func VariablePath(scope *model.Scope, hfName string) string {
-	return model.JoinPath(scope.Scope(), strings.ReplaceAll(variableName(hfName), ".", model.ScopeSeparator))
+	return weights.VariablePath(scope, variableName(hfName))
 }
 
 // variableName maps an HF parameter name to the variable name (dots kept).

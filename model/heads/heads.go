@@ -2,7 +2,6 @@ package heads
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/compute"
@@ -124,9 +123,7 @@ func (c Config) NumParams() int {
 
 // ParamPath is the variable path of a parameter (reference name) under
 // scope: dots become scope separators.
-func ParamPath(scope *model.Scope, name string) string {
-	return model.JoinPath(scope.Scope(), strings.ReplaceAll(name, ".", model.ScopeSeparator))
-}
+func ParamPath(scope *model.Scope, name string) string { return weights.VariablePath(scope, name) }
 
 // Output holds the nodes MIL builds. B is the batch of bags, N the padded
 // bag size.
@@ -285,24 +282,8 @@ func LoadProjection(scope *model.Scope, in, out int, set *weights.Set) error {
 const projNormMean = "norm." + RunningMean
 
 func loadSpecs(scope *model.Scope, specs []weights.Spec, set *weights.Set) error {
-	if err := weights.Check(specs, set); err != nil {
+	if err := weights.LoadSpecs(scope, specs, set, weights.LoadOptions{}); err != nil {
 		return fmt.Errorf("heads: %w", err)
-	}
-	for _, s := range specs {
-		t, err := weights.ToTensorF32(set.Tensors[s.Name])
-		if err != nil {
-			return fmt.Errorf("heads: %w", err)
-		}
-		path := ParamPath(scope, s.Name)
-		if v := scope.Store().GetVariable(path); v != nil {
-			if err := v.SetValue(t); err != nil {
-				return fmt.Errorf("heads: %s: %w", s.Name, err)
-			}
-			continue
-		}
-		if _, err := scope.Store().CreateVariable(path, t); err != nil {
-			return fmt.Errorf("heads: %s: %w", s.Name, err)
-		}
 	}
 	return nil
 }
@@ -310,21 +291,9 @@ func loadSpecs(scope *model.Scope, specs []weights.Spec, set *weights.Set) error
 // SaveFrom reads the head's variables back into a set keyed by reference
 // names.
 func SaveFrom(scope *model.Scope, cfg Config) (*weights.Set, error) {
-	out := weights.NewSet()
-	for _, s := range cfg.Specs() {
-		v := scope.Store().GetVariable(ParamPath(scope, s.Name))
-		if v == nil {
-			return nil, fmt.Errorf("heads: variable %s does not exist", s.Name)
-		}
-		val, err := v.Value()
-		if err != nil {
-			return nil, fmt.Errorf("heads: %s: %w", s.Name, err)
-		}
-		t, err := weights.FromTensor(s.Name, val)
-		if err != nil {
-			return nil, err
-		}
-		out.Add(t)
+	set, err := weights.SaveSpecs(scope, cfg.Specs(), weights.SaveOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("heads: %w", err)
 	}
-	return out, nil
+	return set, nil
 }

@@ -17,27 +17,9 @@ import (
 // Fixture from testdata/gen/model/heads/gen_heads.py (torch 1.13).
 const golden = "testdata/heads_golden.safetensors"
 
-func load(t *testing.T) *weights.Set {
-	t.Helper()
-	s, err := weights.Load(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func load(t *testing.T) *weights.Set { return gomlxtest.LoadGolden(t, golden) }
 
-func f32(t *testing.T, s *weights.Set, name string) []float32 {
-	t.Helper()
-	tt, ok := s.Tensors[name]
-	if !ok {
-		t.Fatalf("golden has no %q", name)
-	}
-	v, err := tt.Float32()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
+func f32(t *testing.T, s *weights.Set, name string) []float32 { return gomlxtest.GoldenF32(t, s, name) }
 
 func tensorOf(t *testing.T, s *weights.Set, name string) *tensors.Tensor {
 	t.Helper()

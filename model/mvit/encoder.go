@@ -19,47 +19,19 @@ import (
 // classification head for a head-less config is an error: drop it with
 // [DropHead] first.
 func LoadInto(scope *model.Scope, cfg Config, set *weights.Set) error {
-	if err := weights.Check(cfg.Specs(), set); err != nil {
+	if err := weights.LoadSpecs(scope, cfg.Specs(), set, weights.LoadOptions{}); err != nil {
 		return fmt.Errorf("mvit %s: %w", cfg.Name, err)
-	}
-	for _, s := range cfg.Specs() {
-		t, err := weights.ToTensorF32(set.Tensors[s.Name])
-		if err != nil {
-			return fmt.Errorf("mvit %s: %w", cfg.Name, err)
-		}
-		path := ParamPath(scope, s.Name)
-		if v := scope.Store().GetVariable(path); v != nil {
-			if err := v.SetValue(t); err != nil {
-				return fmt.Errorf("mvit %s: %s: %w", cfg.Name, s.Name, err)
-			}
-			continue
-		}
-		if _, err := scope.Store().CreateVariable(path, t); err != nil {
-			return fmt.Errorf("mvit %s: %s: %w", cfg.Name, s.Name, err)
-		}
 	}
 	return nil
 }
 
 // SaveFrom reads the model's variables under scope back into a canonical set.
 func SaveFrom(scope *model.Scope, cfg Config) (*weights.Set, error) {
-	out := weights.NewSet()
-	for _, s := range cfg.Specs() {
-		v := scope.Store().GetVariable(ParamPath(scope, s.Name))
-		if v == nil {
-			return nil, fmt.Errorf("mvit %s: variable %s does not exist", cfg.Name, s.Name)
-		}
-		val, err := v.Value()
-		if err != nil {
-			return nil, fmt.Errorf("mvit %s: %s: %w", cfg.Name, s.Name, err)
-		}
-		t, err := weights.FromTensor(s.Name, val)
-		if err != nil {
-			return nil, err
-		}
-		out.Add(t)
+	set, err := weights.SaveSpecs(scope, cfg.Specs(), weights.SaveOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("mvit %s: %w", cfg.Name, err)
 	}
-	return out, nil
+	return set, nil
 }
 
 // Encoder runs an MViT with loaded weights on clip batches.

@@ -3,9 +3,9 @@ package mvit
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/cmrfm/cmrfm/model/ops"
+	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -35,9 +35,7 @@ type Output struct {
 
 // ParamPath is the variable path of a parameter (pytorchvideo name) under
 // scope: dots become scope separators.
-func ParamPath(scope *model.Scope, name string) string {
-	return model.JoinPath(scope.Scope(), strings.ReplaceAll(name, ".", model.ScopeSeparator))
-}
+func ParamPath(scope *model.Scope, name string) string { return weights.VariablePath(scope, name) }
 
 type builder struct {
 	cfg   Config

@@ -18,26 +18,10 @@ const (
 	tinyGolden  = "testdata/tiny_golden.safetensors"
 )
 
-func mustLoad(t *testing.T, path string) *weights.Set {
-	t.Helper()
-	s, err := weights.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func mustLoad(t *testing.T, path string) *weights.Set { return gomlxtest.LoadGolden(t, path) }
 
 func f32(t *testing.T, set *weights.Set, name string) []float32 {
-	t.Helper()
-	tt, ok := set.Tensors[name]
-	if !ok {
-		t.Fatalf("golden has no tensor %q", name)
-	}
-	v, err := tt.Float32()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return gomlxtest.GoldenF32(t, set, name)
 }
 
 func goldenInput(t *testing.T, golden *weights.Set) *tensors.Tensor {

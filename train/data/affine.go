@@ -90,7 +90,7 @@ func affineTaps(m [6]float64, h, w int) []sampleTap {
 // affine applies the inverse matrix m to every plane of x with bilinear
 // sampling, filling outside pixels with fill the way torchvision does
 // (img·mask + (1 − mask)·fill with an interpolated mask).
-func affine(x, y *Clip, m [6]float64, fill float32) {
+func affine(x, y *ClipData, m [6]float64, fill float32) {
 	taps := affineTaps(m, x.H, x.W)
 	for ch := range x.Planes() {
 		for t := range x.T {

@@ -183,7 +183,7 @@ func gamma(alpha float64, rng *rand.Rand) float64 {
 // operation sees the whole clip, so all frames get the same operation with
 // the same parameters (pytorchvideo applies AugMix to the (T, C, H, W)
 // tensor).
-func ApplyAugMix(x *Clip, plan AugMixPlan, fill float32) *Clip {
+func ApplyAugMix(x *ClipData, plan AugMixPlan, fill float32) *ClipData {
 	mixed := make([]float32, len(x.Data))
 	for i, w := range plan.Weights {
 		y := x
@@ -196,7 +196,7 @@ func ApplyAugMix(x *Clip, plan AugMixPlan, fill float32) *Clip {
 	}
 	m := plan.M
 	om := float32(1 - float64(m))
-	out := &Clip{C: x.C, T: x.T, H: x.H, W: x.W, Shared: x.Shared, Data: mixed}
+	out := &ClipData{C: x.C, T: x.T, H: x.H, W: x.W, Shared: x.Shared, Data: mixed}
 	for k, v := range x.Data {
 		mixed[k] = float32(m*v) + float32(om*mixed[k])
 	}
@@ -205,8 +205,8 @@ func ApplyAugMix(x *Clip, plan AugMixPlan, fill float32) *Clip {
 
 // ApplyOp applies one AugMix operation with torchvision 0.14's float-tensor
 // semantics and returns a new clip (x is not modified).
-func ApplyOp(x *Clip, s OpStep, fill float32) *Clip {
-	y := &Clip{C: x.C, T: x.T, H: x.H, W: x.W, Shared: x.Shared, Data: make([]float32, len(x.Data))}
+func ApplyOp(x *ClipData, s OpStep, fill float32) *ClipData {
+	y := &ClipData{C: x.C, T: x.T, H: x.H, W: x.W, Shared: x.Shared, Data: make([]float32, len(x.Data))}
 	switch s.Op {
 	case OpAutoContrast:
 		autoContrast(x, y)
@@ -271,7 +271,7 @@ func castU8(v float32) uint8 {
 
 // autoContrast: per image and channel, (x − min)·(1/(max − min)) clamped
 // to [0, 1]; a constant plane keeps min 0 and scale 1.
-func autoContrast(x, y *Clip) {
+func autoContrast(x, y *ClipData) {
 	for ch := range x.Planes() {
 		for t := range x.T {
 			src, dst := x.Plane(ch, t), y.Plane(ch, t)
@@ -292,7 +292,7 @@ func autoContrast(x, y *Clip) {
 
 // equalize: pytorchvideo casts x·255 to uint8, torchvision equalizes each
 // image and channel (PIL's algorithm), the result is divided by 255.
-func equalize(x, y *Clip) {
+func equalize(x, y *ClipData) {
 	u := make([]uint8, x.H*x.W)
 	for ch := range x.Planes() {
 		for t := range x.T {
@@ -337,7 +337,7 @@ func equalize(x, y *Clip) {
 }
 
 // posterize keeps the top bits of uint8(x·255) and divides by 255.
-func posterize(x, y *Clip, bits int) {
+func posterize(x, y *ClipData, bits int) {
 	if bits >= 8 {
 		copy(y.Data, x.Data)
 		return
@@ -352,7 +352,7 @@ func posterize(x, y *Clip, bits int) {
 // 0.2989·r + 0.587·g + 0.114·b in float32, left to right (the input
 // itself for a true single-channel clip; the same formula on the shared
 // plane for identical channels).
-func grayPlane(x *Clip, t int, g []float32) {
+func grayPlane(x *ClipData, t int, g []float32) {
 	const wr, wg, wb = float32(0.2989), float32(0.587), float32(0.114)
 	switch {
 	case x.C == 3 && !x.Shared:
@@ -370,7 +370,7 @@ func grayPlane(x *Clip, t int, g []float32) {
 	}
 }
 
-func saturation(x, y *Clip, factor float64) {
+func saturation(x, y *ClipData, factor float64) {
 	if x.C == 1 {
 		copy(y.Data, x.Data) // torchvision returns single-channel images unchanged
 		return
@@ -389,7 +389,7 @@ func saturation(x, y *Clip, factor float64) {
 }
 
 // contrast blends each frame with the mean of its grayscale image.
-func contrast(x, y *Clip, factor float64) {
+func contrast(x, y *ClipData, factor float64) {
 	r, or := blendScalars(factor)
 	g := make([]float32, x.H*x.W)
 	for t := range x.T {
@@ -411,7 +411,7 @@ func contrast(x, y *Clip, factor float64) {
 
 // sharpness blends with torchvision's "degenerate" image: the 3×3 kernel
 // [[1,1,1],[1,5,1],[1,1,1]]/13 inside, the original on the border.
-func sharpness(x, y *Clip, factor float64) {
+func sharpness(x, y *ClipData, factor float64) {
 	if x.H <= 2 || x.W <= 2 {
 		copy(y.Data, x.Data)
 		return

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/cmrfm/cmrfm/cine"
 )
@@ -114,7 +115,7 @@ type Skip struct {
 // clips are reported in skipped, not as errors; an empty bag is not an
 // error either (the reference replaces such a study by a random other one,
 // see §2.6 — a loop should skip it and count it).
-func SelectBag(names []string, video func(cine.View) (*cine.Video, error), o BagOptions, rng *rand.Rand) (clips []ClipRef, skipped []Skip, err error) {
+func SelectBag(names []string, video func(cine.View) (*cine.Video, error), o BagOptions, rng *rand.Rand) (clips []cine.Clip, skipped []Skip, err error) {
 	sorted := slices.Clone(names)
 	slices.Sort(sorted) // h5py iterates group members in byte order
 	for _, name := range sorted {
@@ -148,16 +149,16 @@ func SelectBag(names []string, video func(cine.View) (*cine.Video, error), o Bag
 // SAXClips returns the clips of a SAX stack as SelectBag does: the slice
 // list is trimmed of its first and last entry when it has more than five
 // boundaries, then SAX selects entries, one clip per entry.
-func SAXClips(v *cine.Video, o BagOptions, rng *rand.Rand) (clips []ClipRef, skipped []Skip) {
+func SAXClips(v *cine.Video, o BagOptions, rng *rand.Rand) (clips []cine.Clip, skipped []Skip) {
 	if len(v.SliceFrames) == 0 {
 		if !o.KeepSingleSliceSAX {
 			return nil, []Skip{{View: cine.ViewSAX, Reason: "single-slice SAX (empty slice_frames): the reference drops it"}}
 		}
-		c, err := o.Clip.check(ClipRef{View: cine.ViewSAX, Start: 0, End: v.F})
+		c, err := o.Clip.check(cine.Clip{View: cine.ViewSAX, Start: 0, End: v.F})
 		if err != nil {
 			return nil, []Skip{{View: cine.ViewSAX, Reason: err.Error()}}
 		}
-		return []ClipRef{c}, nil
+		return []cine.Clip{c}, nil
 	}
 	sf := boundaries(v)
 	// Candidates: boundary entries (reference) or slice indices (correct).
@@ -175,16 +176,16 @@ func SAXClips(v *cine.Video, o BagOptions, rng *rand.Rand) (clips []ClipRef, ski
 	cand = o.selectSAX(cand, rng)
 	slicesOf := v.Slices()
 	for _, c := range cand {
-		var ref ClipRef
+		var ref cine.Clip
 		var err error
 		if o.Clip.Ranges == RangesCorrect {
 			sl := slicesOf[c]
-			ref, err = o.Clip.check(ClipRef{View: cine.ViewSAX, Start: sl.Start, End: sl.End, Slice: c})
+			ref, err = o.Clip.check(cine.Clip{View: cine.ViewSAX, Start: sl.Start, End: sl.End, Slice: c})
 		} else {
 			var s, e int
 			s, e, err = referenceRange(sf, v.F, c, false, o.Clip.DropSamples)
 			if err == nil {
-				ref, err = o.Clip.check(ClipRef{View: cine.ViewSAX, Start: s, End: e, Slice: indexOf(sf, c) + 1})
+				ref, err = o.Clip.check(cine.Clip{View: cine.ViewSAX, Start: s, End: e, Slice: indexOf(sf, c) + 1})
 			}
 		}
 		if err != nil {
@@ -221,4 +222,19 @@ func (o BagOptions) selectSAX(cand []int, rng *rand.Rand) []int {
 		}
 	}
 	return out
+}
+
+// ParseViews parses view names (any case) into views; a name other than
+// 4CH, 3CH, 2CH or SAX is an error naming it.
+func ParseViews(names []string) ([]cine.View, error) {
+	var out []cine.View
+	for _, v := range names {
+		switch cv := cine.View(strings.ToUpper(v)); cv {
+		case cine.View4CH, cine.View3CH, cine.View2CH, cine.ViewSAX:
+			out = append(out, cv)
+		default:
+			return nil, fmt.Errorf("view %q: want 4CH, 3CH, 2CH or SAX", v)
+		}
+	}
+	return out, nil
 }

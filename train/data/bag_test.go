@@ -36,7 +36,7 @@ func stack(slices, n, h, w int) *cine.Video {
 	return v
 }
 
-func viewsOf(refs []ClipRef) []string {
+func viewsOf(refs []cine.Clip) []string {
 	var out []string
 	for _, r := range refs {
 		out = append(out, fmt.Sprintf("%s[%d,%d)", r.View, r.Start, r.End))
@@ -75,7 +75,7 @@ func TestSAXReferenceSelection(t *testing.T) {
 	}
 	// Extract reads the frames back: the reference clip's first frame is
 	// the previous slice's last (19 → value 39 for the clip at 39).
-	c, err := Extract(v, ClipRef{View: cine.ViewSAX, Start: 39, End: 59}, ExtractOptions{})
+	c, err := Extract(v, cine.Clip{View: cine.ViewSAX, Start: 39, End: 59}, ExtractOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +372,7 @@ func TestExtractFloat32Store(t *testing.T) {
 	for i, p := range u.Pix {
 		f.Float[i] = float32(p)
 	}
-	ref := ClipRef{View: cine.View2CH, Start: 3, End: 25}
+	ref := cine.Clip{View: cine.View2CH, Start: 3, End: 25}
 	a, _ := Extract(u, ref, ExtractOptions{})
 	b, _ := Extract(f, ref, ExtractOptions{})
 	if !a.Shared || !b.Shared || !slices.Equal(a.Data, b.Data) {
@@ -382,5 +382,17 @@ func TestExtractFloat32Store(t *testing.T) {
 	c, _ := Extract(f, ref, ExtractOptions{})
 	if c.Shared || c.Planes() != 3 {
 		t.Error("distinct channels stored as shared")
+	}
+}
+
+// TestParseViews: view names in any case become views in their order; an
+// unknown name is an error naming it (the trainers' data.views).
+func TestParseViews(t *testing.T) {
+	got, err := ParseViews([]string{"sax", "4ch", "2CH"})
+	if err != nil || !slices.Equal(got, []cine.View{cine.ViewSAX, cine.View4CH, cine.View2CH}) {
+		t.Errorf("ParseViews = %v, %v", got, err)
+	}
+	if _, err := ParseViews([]string{"4CH", "LVOT"}); err == nil || !strings.Contains(err.Error(), `"LVOT"`) {
+		t.Errorf("unknown view: %v", err)
 	}
 }

@@ -32,7 +32,7 @@ func benchVideo() *cine.Video {
 // processes all three as torch does.
 func BenchmarkChain(b *testing.B) {
 	v := benchVideo()
-	ref := ClipRef{View: cine.View4CH, Start: 0, End: 30}
+	ref := cine.Clip{View: cine.View4CH, Start: 0, End: 30}
 	for _, tc := range []struct {
 		name string
 		tr   Transform

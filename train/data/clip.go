@@ -67,20 +67,10 @@ func (o ClipOptions) frames() int {
 	return o.Frames
 }
 
-// ClipRef locates one clip: frames [Start, End) of a view's video, before
-// temporal subsampling.
-type ClipRef struct {
-	View cine.View
-	// Start and End bound the clip's frames (End exclusive, ≤ F).
-	Start, End int
-	// Slice is the index of the slice the clip was chosen for (0 for a
-	// single-slice view). With RangesReference, the slice whose
-	// slice_frames entry starts the clip is Slice−1.
-	Slice int
-}
-
-// Len returns the number of frames of the clip before subsampling.
-func (r ClipRef) Len() int { return r.End - r.Start }
+// ClipRef is the former name of the clip a bag cuts from a view.
+//
+// Deprecated: use [cine.Clip], cmrfm's one frame-range type.
+type ClipRef = cine.Clip
 
 // ErrNoClip is wrapped by errors for views that yield no usable clip.
 var ErrNoClip = errors.New("no usable clip")
@@ -145,7 +135,7 @@ func abs(x int) int {
 }
 
 // check applies the drop_samples minimum length and returns the clip.
-func (o ClipOptions) check(r ClipRef) (ClipRef, error) {
+func (o ClipOptions) check(r cine.Clip) (cine.Clip, error) {
 	if r.Len() <= 0 {
 		return r, fmt.Errorf("%w: view %s slice %d: empty frame range [%d, %d)", ErrNoClip, r.View, r.Slice, r.Start, r.End)
 	}
@@ -159,14 +149,14 @@ func (o ClipOptions) check(r ClipRef) (ClipRef, error) {
 // and 2CH (input_slice='random'): the whole video for a single-slice view,
 // else a random slice. The reference draws the slice from Python's
 // unseeded global generator, even at test time; here it comes from rng.
-func RandomClip(view cine.View, v *cine.Video, o ClipOptions, rng *rand.Rand) (ClipRef, error) {
+func RandomClip(view cine.View, v *cine.Video, o ClipOptions, rng *rand.Rand) (cine.Clip, error) {
 	if len(v.SliceFrames) == 0 {
-		return o.check(ClipRef{View: view, Start: 0, End: v.F})
+		return o.check(cine.Clip{View: view, Start: 0, End: v.F})
 	}
 	if o.Ranges == RangesCorrect {
 		sl := v.Slices()
 		k := rng.IntN(len(sl))
-		return o.check(ClipRef{View: view, Start: sl[k].Start, End: sl[k].End, Slice: k})
+		return o.check(cine.Clip{View: view, Start: sl[k].Start, End: sl[k].End, Slice: k})
 	}
 	sf := boundaries(v)
 	cand := sf
@@ -176,9 +166,9 @@ func RandomClip(view cine.View, v *cine.Video, o ClipOptions, rng *rand.Rand) (C
 	start := cand[rng.IntN(len(cand))]
 	s, e, err := referenceRange(sf, v.F, start, true, o.DropSamples)
 	if err != nil {
-		return ClipRef{}, fmt.Errorf("view %s: %w", view, err)
+		return cine.Clip{}, fmt.Errorf("view %s: %w", view, err)
 	}
-	return o.check(ClipRef{View: view, Start: s, End: e, Slice: indexOf(sf, start) + 1})
+	return o.check(cine.Clip{View: view, Start: s, End: e, Slice: indexOf(sf, start) + 1})
 }
 
 func indexOf(xs []int, x int) int {

@@ -6,19 +6,25 @@ import (
 	"github.com/cmrfm/cmrfm/cine"
 )
 
-// Clip is a float32 video clip in (C, T, H, W) order, stored c-major in one
-// flat buffer. When Shared is set, the C channels are identical copies and
+// ClipData is the pixels of a clip (the frames a [cine.Clip] selects, after
+// subsampling and transforms): float32 in (C, T, H, W) order, stored
+// c-major in one flat buffer. When Shared is set, the C channels are identical copies and
 // Data holds only one of them (T·H·W values): the transforms then do the
 // work once — bit-identically, since every operation treats the channels
 // alike — and Expand materialises the C channels at the end.
-type Clip struct {
+type ClipData struct {
 	C, T, H, W int
 	Shared     bool
 	Data       []float32
 }
 
+// Clip is the former name of ClipData.
+//
+// Deprecated: use [ClipData]; a clip's frame range is a [cine.Clip].
+type Clip = ClipData
+
 // Planes returns the number of stored channels (1 when Shared).
-func (c *Clip) Planes() int {
+func (c *ClipData) Planes() int {
 	if c.Shared {
 		return 1
 	}
@@ -26,7 +32,7 @@ func (c *Clip) Planes() int {
 }
 
 // Plane returns the h×w image of stored channel ch, frame t.
-func (c *Clip) Plane(ch, t int) []float32 {
+func (c *ClipData) Plane(ch, t int) []float32 {
 	n := c.H * c.W
 	i := (ch*c.T + t) * n
 	return c.Data[i : i+n : i+n]
@@ -34,16 +40,16 @@ func (c *Clip) Plane(ch, t int) []float32 {
 
 // Expand returns the clip with all C channels stored (c itself if it
 // already has them).
-func (c *Clip) Expand() *Clip {
+func (c *ClipData) Expand() *ClipData {
 	if !c.Shared || c.C == 1 {
-		return &Clip{C: c.C, T: c.T, H: c.H, W: c.W, Data: c.Data}
+		return &ClipData{C: c.C, T: c.T, H: c.H, W: c.W, Data: c.Data}
 	}
 	n := c.T * c.H * c.W
 	out := make([]float32, c.C*n)
 	for ch := range c.C {
 		copy(out[ch*n:], c.Data[:n])
 	}
-	return &Clip{C: c.C, T: c.T, H: c.H, W: c.W, Data: out}
+	return &ClipData{C: c.C, T: c.T, H: c.H, W: c.W, Data: out}
 }
 
 // ExtractOptions controls Extract.
@@ -61,7 +67,7 @@ type ExtractOptions struct {
 // videos are converted exactly), keeping the Frames frames that
 // UniformTemporalSubsample selects. Channels that are identical (the
 // reference repeats grey frames to 3 channels) are stored once.
-func Extract(v *cine.Video, r ClipRef, o ExtractOptions) (*Clip, error) {
+func Extract(v *cine.Video, r cine.Clip, o ExtractOptions) (*ClipData, error) {
 	if r.Start < 0 || r.End > v.F || r.Start >= r.End {
 		return nil, fmt.Errorf("data: clip %s [%d, %d) outside the %d frames of the view", r.View, r.Start, r.End, v.F)
 	}
@@ -81,7 +87,7 @@ func Extract(v *cine.Video, r ClipRef, o ExtractOptions) (*Clip, error) {
 		}
 	}
 	shared := !o.NoShare && v.C > 1 && channelsEqual(v, idx)
-	c := &Clip{C: v.C, T: len(idx), H: v.H, W: v.W, Shared: shared}
+	c := &ClipData{C: v.C, T: len(idx), H: v.H, W: v.W, Shared: shared}
 	planes := c.Planes()
 	hw := v.H * v.W
 	c.Data = make([]float32, planes*c.T*hw)

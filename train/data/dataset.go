@@ -66,8 +66,8 @@ type BagSample struct {
 	Key   string // parent_folder-accession, the reference's filename
 	// Clips are the transformed clips, each (C, T, Crop, Crop), in bag
 	// order (dataset names in byte order, SAX slices in slice order).
-	Clips   []*Clip
-	Refs    []ClipRef
+	Clips   []*ClipData
+	Refs    []cine.Clip
 	Skipped []Skip
 	Targets []float32
 }
@@ -89,14 +89,7 @@ func (d *BagDataset) Len() int { return len(d.Rows) }
 // Skipped (the reference silently substitutes another study; a loop
 // should skip and count it).
 func (d *BagDataset) Load(epoch, i int) (*BagSample, error) {
-	if i < 0 || i >= len(d.Rows) {
-		return nil, fmt.Errorf("data: study %d out of range [0, %d)", i, len(d.Rows))
-	}
-	if err := d.Transform.Validate(); err != nil {
-		return nil, err
-	}
-	row := d.Rows[i]
-	names, video, closeFn, err := openStudy(row.Path(d.Root), d.Layout)
+	row, names, video, closeFn, err := openRow(d.Rows, i, d.Root, d.Layout, d.Transform)
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +134,8 @@ type ClipDataset struct {
 type ClipSample struct {
 	Index int
 	Key   string
-	Ref   ClipRef
-	Clip  *Clip // (C, T, Crop, Crop)
+	Ref   cine.Clip
+	Clip  *ClipData // (C, T, Crop, Crop)
 }
 
 // Len returns the number of studies.
@@ -151,14 +144,7 @@ func (d *ClipDataset) Len() int { return len(d.Rows) }
 // Load reads one clip of study i for epoch epoch. A study whose wanted
 // views yield no usable clip is an error wrapping ErrNoClip.
 func (d *ClipDataset) Load(epoch, i int) (*ClipSample, error) {
-	if i < 0 || i >= len(d.Rows) {
-		return nil, fmt.Errorf("data: study %d out of range [0, %d)", i, len(d.Rows))
-	}
-	if err := d.Transform.Validate(); err != nil {
-		return nil, err
-	}
-	row := d.Rows[i]
-	names, video, closeFn, err := openStudy(row.Path(d.Root), d.Layout)
+	row, names, video, closeFn, err := openRow(d.Rows, i, d.Root, d.Layout, d.Transform)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +167,7 @@ func (d *ClipDataset) Load(epoch, i int) (*ClipSample, error) {
 		if err != nil {
 			return nil, err
 		}
-		var ref ClipRef
+		var ref cine.Clip
 		if view == cine.ViewSAX {
 			cands, sk := SAXClips(v, bo, rng)
 			if len(cands) == 0 {
@@ -210,7 +196,7 @@ func (d *ClipDataset) Load(epoch, i int) (*ClipSample, error) {
 
 // StackClips concatenates equally shaped clips into one [B, C, T, H, W]
 // buffer, the encoder's input.
-func StackClips(clips []*Clip) (data []float32, dims [5]int, err error) {
+func StackClips(clips []*ClipData) (data []float32, dims [5]int, err error) {
 	if len(clips) == 0 {
 		return nil, dims, fmt.Errorf("data: no clips to stack")
 	}
@@ -263,7 +249,7 @@ func PadBags(bags []*BagSample, maxInstances, clipCapacity int) (*BagBatch, erro
 	if maxInstances <= 0 {
 		return nil, fmt.Errorf("data: maxInstances %d must be positive", maxInstances)
 	}
-	var clips []*Clip
+	var clips []*ClipData
 	bb := &BagBatch{MaxInstances: maxInstances, Gather: make([]int32, len(bags)*maxInstances), Mask: make([]float32, len(bags)*maxInstances)}
 	for b, s := range bags {
 		if len(s.Clips) == 0 {
@@ -296,4 +282,19 @@ func PadBags(bags []*BagSample, maxInstances, clipCapacity int) (*BagBatch, erro
 	}
 	bb.Clips, bb.ClipDims = data, dims
 	return bb, nil
+}
+
+// openRow checks index i of rows and the transform, and opens study i's
+// file: its row, dataset names, a video reader and the file's closer.
+func openRow(rows []store.IndexRow, i int, root string, layout store.Layout, tr Transform) (
+	row store.IndexRow, names []string, video func(cine.View) (*cine.Video, error), closeFn func() error, err error) {
+	if i < 0 || i >= len(rows) {
+		return row, nil, nil, nil, fmt.Errorf("data: study %d out of range [0, %d)", i, len(rows))
+	}
+	if err := tr.Validate(); err != nil {
+		return row, nil, nil, nil, err
+	}
+	row = rows[i]
+	names, video, closeFn, err = openStudy(row.Path(root), layout)
+	return row, names, video, closeFn, err
 }

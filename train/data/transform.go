@@ -2,8 +2,9 @@ package data
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
+
+	"github.com/cmrfm/cmrfm/cine"
 )
 
 // AugMixInput says what intensities AugMix's operations see.
@@ -119,28 +120,28 @@ func (tr Transform) Draw(h, w int, rng *rand.Rand) Params {
 	if tr.Train {
 		p.Size = tr.MinSize + rng.IntN(tr.MaxSize-tr.MinSize+1)
 	}
-	oh, ow := ShortSideSize(h, w, p.Size)
+	oh, ow := cine.ShortSideSize(h, w, p.Size, cine.Bilinear)
 	if tr.Train {
 		p.Top = rng.IntN(oh - tr.Crop + 1)
 		p.Left = rng.IntN(ow - tr.Crop + 1)
 		p.Flip = rng.Float64() < tr.FlipProb
 	} else {
-		p.Top = int(math.RoundToEven(float64(oh-tr.Crop) / 2))
-		p.Left = int(math.RoundToEven(float64(ow-tr.Crop) / 2))
+		p.Top = cine.CenterCropOffset(oh, tr.Crop)
+		p.Left = cine.CenterCropOffset(ow, tr.Crop)
 	}
 	return p
 }
 
 // Apply draws parameters from rng and applies the chain; the result is a
 // float32 (C, T, Crop, Crop) clip with every channel stored.
-func (tr Transform) Apply(x *Clip, rng *rand.Rand) *Clip {
+func (tr Transform) Apply(x *ClipData, rng *rand.Rand) *ClipData {
 	return tr.ApplyParams(x, tr.Draw(x.H, x.W, rng))
 }
 
 // ApplyParams applies the chain with given parameters. Normalize, scale,
 // crop, flip and Div255 are fused into one pass that computes only the
 // cropped pixels, with the same float32 arithmetic as the separate steps.
-func (tr Transform) ApplyParams(x *Clip, p Params) *Clip {
+func (tr Transform) ApplyParams(x *ClipData, p Params) *ClipData {
 	if p.AugMix != nil {
 		in := x
 		if tr.AugInput == AugMixUnit {
@@ -151,14 +152,14 @@ func (tr Transform) ApplyParams(x *Clip, p Params) *Clip {
 			x = scaleClip(x, 255)
 		}
 	}
-	oh, ow := ShortSideSize(x.H, x.W, p.Size)
+	oh, ow := cine.ShortSideSize(x.H, x.W, p.Size, cine.Bilinear)
 	crop := tr.Crop
 	if p.Top < 0 || p.Left < 0 || p.Top+crop > oh || p.Left+crop > ow {
 		panic(fmt.Sprintf("data: crop %d at (%d, %d) outside the %dx%d scaled frame", crop, p.Top, p.Left, oh, ow))
 	}
-	ys := linearTaps(x.H, oh)
-	xs := linearTaps(x.W, ow)
-	out := &Clip{C: x.C, T: x.T, H: crop, W: crop, Shared: x.Shared, Data: make([]float32, x.Planes()*x.T*crop*crop)}
+	ys := cine.BilinearTaps(x.H, oh)
+	xs := cine.BilinearTaps(x.W, ow)
+	out := &ClipData{C: x.C, T: x.T, H: crop, W: crop, Shared: x.Shared, Data: make([]float32, x.Planes()*x.T*crop*crop)}
 	norm := make([]float32, x.H*x.W)
 	mean, std := tr.Mean, tr.Std
 	for ch := range x.Planes() {
@@ -170,7 +171,7 @@ func (tr Transform) ApplyParams(x *Clip, p Params) *Clip {
 			dst := out.Plane(ch, t)
 			for y := range crop {
 				ty := ys[p.Top+y]
-				r0, r1 := norm[ty.i0*x.W:], norm[ty.i1*x.W:]
+				r0, r1 := norm[ty.I0*x.W:], norm[ty.I1*x.W:]
 				row := dst[y*crop : (y+1)*crop]
 				for xo := range crop {
 					sx := p.Left + xo
@@ -178,9 +179,9 @@ func (tr Transform) ApplyParams(x *Clip, p Params) *Clip {
 						sx = p.Left + crop - 1 - xo
 					}
 					tx := xs[sx]
-					a := float32(r0[tx.i0]*tx.l0) + float32(r0[tx.i1]*tx.l1)
-					b := float32(r1[tx.i0]*tx.l0) + float32(r1[tx.i1]*tx.l1)
-					v := float32(a*ty.l0) + float32(b*ty.l1)
+					a := float32(r0[tx.I0]*tx.W0) + float32(r0[tx.I1]*tx.W1)
+					b := float32(r1[tx.I0]*tx.W0) + float32(r1[tx.I1]*tx.W1)
+					v := float32(a*ty.W0) + float32(b*ty.W1)
 					if !tr.NoDiv255 {
 						v /= 255
 					}
@@ -192,53 +193,16 @@ func (tr Transform) ApplyParams(x *Clip, p Params) *Clip {
 	return out.Expand()
 }
 
-func scaleClip(x *Clip, s float32) *Clip {
-	y := &Clip{C: x.C, T: x.T, H: x.H, W: x.W, Shared: x.Shared, Data: make([]float32, len(x.Data))}
+func scaleClip(x *ClipData, s float32) *ClipData {
+	y := &ClipData{C: x.C, T: x.T, H: x.H, W: x.W, Shared: x.Shared, Data: make([]float32, len(x.Data))}
 	for i, v := range x.Data {
 		y.Data[i] = v * s
 	}
 	return y
 }
 
-// ShortSideSize returns pytorchvideo's short_side_scale output size:
-// the shorter side becomes size, the longer floor(long/short·size).
-func ShortSideSize(h, w, size int) (oh, ow int) {
-	if w < h {
-		return int(math.Floor(float64(h) / float64(w) * float64(size))), size
-	}
-	return size, int(math.Floor(float64(w) / float64(h) * float64(size)))
-}
-
-type linTap struct {
-	i0, i1 int
-	l0, l1 float32
-}
-
-// linearTaps are torch's bilinear (align_corners=False) source indices and
-// weights for one axis: scale = float32(in)/float32(out), source =
-// scale·(dst + 0.5) − 0.5 (clamped at 0), evaluated in float64, weights in
-// float32; an unchanged size copies.
-func linearTaps(in, out int) []linTap {
-	taps := make([]linTap, out)
-	if in == out {
-		for i := range taps {
-			taps[i] = linTap{i0: i, i1: i, l0: 1}
-		}
-		return taps
-	}
-	scale := float64(float32(in) / float32(out))
-	for d := range taps {
-		src := scale*(float64(d)+0.5) - 0.5
-		if src < 0 {
-			src = 0
-		}
-		k := int(src)
-		off := 0
-		if k < in-1 {
-			off = 1
-		}
-		l1 := float32(src - float64(k))
-		taps[d] = linTap{i0: k, i1: k + off, l0: 1 - l1, l1: l1}
-	}
-	return taps
-}
+// ShortSideSize returns pytorchvideo's short_side_scale output size.
+//
+// Deprecated: use cine.ShortSideSize(h, w, size, cine.Bilinear), the one
+// home of cmrfm's resampling arithmetic.
+func ShortSideSize(h, w, size int) (oh, ow int) { return cine.ShortSideSize(h, w, size, cine.Bilinear) }

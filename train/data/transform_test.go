@@ -36,9 +36,9 @@ func goldenF32(t *testing.T, s *weights.Set, name string) ([]float32, []int) {
 }
 
 // tchwToClip turns a (T, C, H, W) tensor into a Clip.
-func tchwToClip(v []float32, shape []int) *Clip {
+func tchwToClip(v []float32, shape []int) *ClipData {
 	T, C, H, W := shape[0], shape[1], shape[2], shape[3]
-	c := &Clip{C: C, T: T, H: H, W: W, Data: make([]float32, len(v))}
+	c := &ClipData{C: C, T: T, H: H, W: W, Data: make([]float32, len(v))}
 	for t := range T {
 		for ch := range C {
 			copy(c.Plane(ch, t), v[((t*C+ch)*H)*W:((t*C+ch)*H+H)*W])
@@ -47,7 +47,7 @@ func tchwToClip(v []float32, shape []int) *Clip {
 	return c
 }
 
-func clipToTCHW(c *Clip) []float32 {
+func clipToTCHW(c *ClipData) []float32 {
 	c = c.Expand()
 	out := make([]float32, len(c.Data))
 	for t := range c.T {
@@ -150,8 +150,8 @@ func TestSharedChannelsBitIdentical(t *testing.T) {
 		in, shape := goldenF32(t, g, "op.in."+rng)
 		x := tchwToClip(in, shape)
 		// Channel 0 repeated three times, stored both ways.
-		full := &Clip{C: 3, T: x.T, H: x.H, W: x.W, Data: make([]float32, len(x.Data))}
-		shared := &Clip{C: 3, T: x.T, H: x.H, W: x.W, Shared: true, Data: make([]float32, len(x.Data)/3)}
+		full := &ClipData{C: 3, T: x.T, H: x.H, W: x.W, Data: make([]float32, len(x.Data))}
+		shared := &ClipData{C: 3, T: x.T, H: x.H, W: x.W, Shared: true, Data: make([]float32, len(x.Data)/3)}
 		for t2 := range x.T {
 			for ch := range 3 {
 				copy(full.Plane(ch, t2), x.Plane(0, t2))
@@ -236,8 +236,8 @@ func TestAugMixMixMatchesTorch(t *testing.T) {
 
 // synthVideo rebuilds gen_transforms.py's synth(): 3 identical channels, 2
 // frames of 360×360 with values (37y + 11x + 101t + ⌊xy/97⌋) mod 256.
-func synthClip(shared bool) *Clip {
-	c := &Clip{C: 3, T: 2, H: 360, W: 360, Shared: shared}
+func synthClip(shared bool) *ClipData {
+	c := &ClipData{C: 3, T: 2, H: 360, W: 360, Shared: shared}
 	c.Data = make([]float32, c.Planes()*c.T*360*360)
 	for ch := range c.Planes() {
 		for t := range 2 {
@@ -252,7 +252,7 @@ func synthClip(shared bool) *Clip {
 	return c
 }
 
-func rowsOf(t *testing.T, g *weights.Set, c *Clip) []float32 {
+func rowsOf(t *testing.T, g *weights.Set, c *ClipData) []float32 {
 	t.Helper()
 	var rows []int
 	if err := json.Unmarshal([]byte(g.Metadata["rows"]), &rows); err != nil {

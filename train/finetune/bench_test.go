@@ -1,15 +1,12 @@
 package finetune
 
 import (
-	"bytes"
 	"math/rand/v2"
-	"os/exec"
-	"strconv"
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
-	"github.com/cmrfm/cmrfm/internal/testenv"
 	"github.com/cmrfm/cmrfm/train"
+	"github.com/cmrfm/cmrfm/train/traintest"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -85,20 +82,5 @@ func BenchmarkTorchStepTinyFinetune(b *testing.B) { torchBench(b, "finetune", "8
 // torchBench runs bench/train/finetune/bench_step.py once (whatever b.N
 // is; ns/op is then meaningless) and reports its median as torch_s/step.
 func torchBench(b *testing.B, args ...string) {
-	py := testenv.Python(b, "torch", "torchvision")
-	var out bytes.Buffer
-	cmd := exec.Command(py, append([]string{"../../bench/train/finetune/bench_step.py"}, args...)...)
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		b.Fatal(err)
-	}
-	b.Log(out.String())
-	if i := bytes.Index(out.Bytes(), []byte(`"median_s": `)); i >= 0 {
-		rest := out.Bytes()[i+len(`"median_s": `):]
-		if j := bytes.IndexByte(rest, ','); j > 0 {
-			if v, err := strconv.ParseFloat(string(rest[:j]), 64); err == nil {
-				b.ReportMetric(v, "torch_s/step")
-			}
-		}
-	}
+	traintest.TorchBench(b, "../../bench/train/finetune/bench_step.py", args...)
 }

@@ -1,16 +1,12 @@
 package finetune
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/cmrfm/cmrfm/ingest"
-	"github.com/cmrfm/cmrfm/phantom"
 	"github.com/cmrfm/cmrfm/store"
+	"github.com/cmrfm/cmrfm/train/traintest"
 )
 
 // cohort is a phantom store built the way a user builds one: phantom
@@ -30,23 +26,9 @@ func buildCohort(t testing.TB, n, matrix, frames int, seed int64) *cohort {
 // buildCohortIn builds the cohort under dir.
 func buildCohortIn(t testing.TB, dir string, n, matrix, frames int, seed int64) *cohort {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	t0 := time.Now()
-	if _, err := phantom.Generate(ctx, phantom.Options{Studies: n, Out: filepath.Join(dir, "phantom"), Seed: seed,
-		Workers: 2, Matrix: matrix, Frames: frames, MultiFrame: true, Log: log}); err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(dir, "store")
-	sum, err := ingest.Run(ctx, ingest.Config{Inputs: []string{filepath.Join(dir, "phantom", "dicom")}, Out: root,
-		Site: "test", Workers: 2, Frames: "original", Channels: 1, Salt: "00112233445566778899aabbccddeeff",
-		Labels: filepath.Join(dir, "phantom", "labels.csv")}, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.OK != n {
-		t.Fatalf("ingest: %d of %d studies ok", sum.OK, n)
-	}
+	sum := traintest.PhantomStore(t, dir, traintest.Cohort{Studies: n, Matrix: matrix, Frames: frames, Seed: seed})
+	root := filepath.Dir(sum.Index)
 	idx, err := ReadIndex(root, "")
 	if err != nil {
 		t.Fatal(err)

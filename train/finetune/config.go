@@ -2,8 +2,8 @@ package finetune
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
-	"strings"
 
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/internal/yamlconf"
@@ -50,7 +50,7 @@ type Config struct {
 	// augmentation draws, the data fraction, dropout.
 	Seed uint64 `yaml:"seed"`
 	// Out is the run folder (checkpoints, metrics, plots, predictions).
-	Out string `yaml:"out"`
+	Out string `yaml:"out" cmrfm:"machine"`
 	// Task is regression (LVEF, Huber loss) or classification (diseases,
 	// weighted BCE, one sigmoid per target).
 	Task string `yaml:"task"`
@@ -114,11 +114,12 @@ type DataConfig struct {
 	// (1/prevalence, the authors' code), computed on the whole train split.
 	PosWeight string `yaml:"pos_weight"`
 	// Workers and Prefetch size the parallel loading.
-	Workers  int `yaml:"workers"`
-	Prefetch int `yaml:"prefetch"`
+	Workers  int `yaml:"workers" cmrfm:"machine"`
+	Prefetch int `yaml:"prefetch" cmrfm:"machine"`
 }
 
-// ModelConfig is the network.
+// ModelConfig is the network section; [Config.Net] resolves it into the
+// graph configuration ([NetConfig]).
 type ModelConfig struct {
 	// Video is the MViT preset; Frames and Size override its input (tiny
 	// presets).
@@ -160,31 +161,23 @@ type InitConfig struct {
 	AuthorsBugCompatible bool `yaml:"authors_bug_compatible"`
 }
 
-// TrainerConfig is the loop.
+// TrainerConfig is the loop: the trainer section every cmrfm trainer
+// shares (batch_size counts bags; 1 is the reference), plus the batch
+// padding.
 type TrainerConfig struct {
-	// Epochs and MaxSteps (optimiser updates) bound the run.
-	Epochs   int `yaml:"epochs"`
-	MaxSteps int `yaml:"max_steps"`
-	// BatchSize is the number of bags per micro-batch (1: the reference).
-	BatchSize int `yaml:"batch_size"`
+	train.TrainerConfig `yaml:",inline"`
 	// Pad pads every batch to MaxInstances bags slots and
 	// BatchSize·MaxInstances clips (static shapes for XLA); otherwise each
 	// batch has its exact size (fast on the Go backend).
 	Pad          bool `yaml:"pad"`
 	MaxInstances int  `yaml:"max_instances"`
-	// LogEvery writes a metrics row every that many updates; ValEvery
-	// validates every that many updates (0: each epoch); ValStudies
-	// bounds the validation studies (0: all; the reference's
-	// limit_val_batches); CheckpointEvery saves every that many updates.
-	LogEvery        int `yaml:"log_every"`
-	ValEvery        int `yaml:"val_every"`
-	ValStudies      int `yaml:"val_studies"`
-	CheckpointEvery int `yaml:"checkpoint_every"`
-	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go:ops_sequential).
-	Backend string `yaml:"backend"`
-	// Progress draws a progress bar on a terminal.
-	Progress bool `yaml:"progress"`
 }
+
+// renames are the deprecated keys LoadConfig and ParseConfig still accept:
+// trainer.checkpoint_every counted updates here.
+var renames = append([]yamlconf.Rename{
+	{Old: "trainer.checkpoint_every", New: "trainer.checkpoint_every_updates"},
+}, train.TrainerRenames...)
 
 // RegressionConfig is the paper's LVEF fine-tuning (docs/reference.md
 // §2.3–2.7, §3.2–3.6): MViT-B 16×4 encoder frozen, projection and MIL head
@@ -206,8 +199,8 @@ func RegressionConfig() Config {
 		Model: ModelConfig{Video: mvit.ArchMViTB16x4, VideoHeadDropout: 0.5, EmbedDim: 512, Hidden: 256, AttnDim: 128,
 			HeadDropout: 0.25, HuberDelta: 1},
 		Optim: o,
-		Trainer: TrainerConfig{Epochs: 100, MaxSteps: 100000, BatchSize: 1, MaxInstances: 32, LogEvery: 50,
-			ValEvery: 1000, ValStudies: 400, CheckpointEvery: 500, Progress: true},
+		Trainer: TrainerConfig{TrainerConfig: train.TrainerConfig{Epochs: 100, MaxUpdates: 100000, BatchSize: 1, LogEveryUpdates: 50,
+			ValEveryUpdates: 1000, ValStudies: 400, CheckpointEveryUpdates: 500, Progress: true}, MaxInstances: 32},
 	}
 }
 
@@ -223,7 +216,7 @@ func ClassificationConfig(targets ...string) Config {
 	c.Data.SAX, c.Data.DropSamples = data.SAXAll.String(), false
 	c.Model.LayerNorm = true
 	c.Optim.WeightDecay = 5e-4
-	c.Trainer.Epochs, c.Trainer.MaxSteps, c.Trainer.ValEvery, c.Trainer.ValStudies = 24, 0, 0, 0
+	c.Trainer.Epochs, c.Trainer.MaxUpdates, c.Trainer.ValEveryUpdates, c.Trainer.ValStudies = 24, 0, 0, 0
 	return c
 }
 
@@ -242,8 +235,8 @@ func TinyConfig(c Config) Config {
 	c.Model.EmbedDim, c.Model.Hidden, c.Model.AttnDim = 64, 32, 16
 	c.Optim.LR = 1e-4
 	c.Optim.Schedule = train.Schedule{}
-	c.Trainer.Epochs, c.Trainer.MaxSteps = 30, 0
-	c.Trainer.LogEvery, c.Trainer.ValEvery, c.Trainer.ValStudies, c.Trainer.CheckpointEvery = 1, 0, 0, 0
+	c.Trainer.Epochs, c.Trainer.MaxUpdates = 30, 0
+	c.Trainer.LogEveryUpdates, c.Trainer.ValEveryUpdates, c.Trainer.ValStudies, c.Trainer.CheckpointEveryUpdates = 1, 0, 0, 0
 	return c
 }
 
@@ -292,26 +285,32 @@ func Preset(name string) (Config, error) {
 }
 
 // LoadConfig reads YAML over base (a file names only what differs);
-// unknown keys are an error.
-func LoadConfig(path string, base Config) (Config, error) {
-	c, err := yamlconf.Load(path, base)
-	if err != nil {
-		return Config{}, fmt.Errorf("finetune: %w", err)
-	}
-	return c, nil
+// unknown keys are an error. Deprecated keys are renamed with a warning on
+// log (nil: slog.Default()).
+func LoadConfig(path string, base Config, log *slog.Logger) (Config, error) {
+	return yamlconf.LoadWith(path, base, yamlconf.Options{Renames: renames, Log: log, What: "finetune"})
 }
 
-// ParseConfig reads YAML text over base.
-func ParseConfig(b []byte, base Config) (Config, error) {
-	c, err := yamlconf.Parse(b, base)
-	if err != nil {
-		return Config{}, fmt.Errorf("finetune: config: %w", err)
-	}
-	return c, nil
+// ParseConfig reads YAML text over base (a checkpoint's configuration);
+// deprecated keys are renamed as by LoadConfig.
+func ParseConfig(b []byte, base Config, log *slog.Logger) (Config, error) {
+	return yamlconf.ParseWith(b, base, yamlconf.Options{Renames: renames, Log: log, What: "finetune"})
 }
 
 // YAML renders the configuration.
 func (c Config) YAML() (string, error) { return yamlconf.Render(c) }
+
+// Identity renders what a resumed run must share with the run it
+// continues: the configuration without its machine settings (workers,
+// prefetch, backend, progress, the run folder).
+func (c Config) Identity() (string, error) { return yamlconf.RenderIdentity(c) }
+
+// identityOf is the run identity of a configuration (this run's or one a
+// checkpoint recorded), read over c so keys a checkpoint predates keep
+// this run's values.
+func (c Config) identityOf(y string) (string, error) {
+	return yamlconf.IdentityOver(y, c, yamlconf.Options{Renames: renames})
+}
 
 // Net resolves the model section into graph configurations.
 func (c Config) Net() (NetConfig, error) {
@@ -377,14 +376,9 @@ func (c Config) Bag(frames int) (data.BagOptions, error) {
 
 // ViewList parses the configured views.
 func (c Config) ViewList() ([]cine.View, error) {
-	var out []cine.View
-	for _, v := range c.Data.Views {
-		switch cv := cine.View(strings.ToUpper(v)); cv {
-		case cine.View4CH, cine.View3CH, cine.View2CH, cine.ViewSAX:
-			out = append(out, cv)
-		default:
-			return nil, fmt.Errorf("finetune: view %q: want 4CH, 3CH, 2CH or SAX", v)
-		}
+	out, err := data.ParseViews(c.Data.Views)
+	if err != nil {
+		return nil, fmt.Errorf("finetune: %w", err)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("finetune: no views selected")
@@ -447,11 +441,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("finetune: data.fraction %g: want 0 < f ≤ 1", c.Data.Fraction)
 	}
 	t := c.Trainer
-	if t.Epochs <= 0 && t.MaxSteps <= 0 {
-		return fmt.Errorf("finetune: set trainer.epochs or trainer.max_steps")
-	}
-	if t.BatchSize < 1 {
-		return fmt.Errorf("finetune: trainer.batch_size %d: want ≥ 1", t.BatchSize)
+	if err := t.TrainerConfig.Validate("finetune"); err != nil {
+		return err
 	}
 	if t.Pad && t.MaxInstances < 1 {
 		return fmt.Errorf("finetune: trainer.pad needs max_instances ≥ 1")

@@ -77,7 +77,7 @@ func newBatch(bags []*data.BagSample, pad bool, maxInstances, batchSize int) (*B
 func withChannels(s *data.BagSample, channels int) {
 	for i, c := range s.Clips {
 		if c.C == 1 && channels > 1 {
-			s.Clips[i] = &data.Clip{C: channels, T: c.T, H: c.H, W: c.W, Shared: true, Data: c.Data}
+			s.Clips[i] = &data.ClipData{C: channels, T: c.T, H: c.H, W: c.W, Shared: true, Data: c.Data}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 
+	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/model/heads"
 	"github.com/cmrfm/cmrfm/stats"
 	"github.com/cmrfm/cmrfm/train"
@@ -29,7 +30,7 @@ type Prediction struct {
 	Labels []float64
 	// Clips are the bag's clips in bag order; Attention their softmax
 	// attention (summing to 1).
-	Clips     []data.ClipRef
+	Clips     []cine.Clip
 	Attention []float64
 	// Study is the attention-weighted mean of the clip embeddings
 	// [EmbedDim]; Pooled the head's pooled features [Hidden] (the

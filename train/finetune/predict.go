@@ -40,7 +40,7 @@ func LoadModel(path string, backend compute.Backend) (*Model, error) {
 	if ck.Kind != Kind {
 		return nil, fmt.Errorf("finetune: %s is a %q checkpoint, not a fine-tuned model", path, ck.Kind)
 	}
-	c, err := ParseConfig([]byte(ck.Config), Config{})
+	c, err := ParseConfig([]byte(ck.Config), Config{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %s: %w", path, err)
 	}

@@ -3,14 +3,13 @@ package finetune
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 
 	"github.com/cmrfm/cmrfm/model/heads"
 	"github.com/cmrfm/cmrfm/model/ops"
+	"github.com/cmrfm/cmrfm/report"
 	"github.com/cmrfm/cmrfm/store"
 	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/data"
@@ -28,8 +27,9 @@ type RunOptions struct {
 	// Resume continues from <out>/checkpoints/last.safetensors.
 	Resume bool
 	Log    *slog.Logger
-	// Progress receives the progress bar (drawn only on a terminal).
-	Progress io.Writer
+	// Hooks receive progress (when trainer.progress is set) and metrics
+	// rows; the command renders them.
+	Hooks train.Hooks
 	// Backend overrides trainer.backend.
 	Backend compute.Backend
 	// Index overrides the dataset index file.
@@ -115,18 +115,11 @@ func PosWeights(c Config, rows []store.IndexRow) ([]float64, error) {
 // Run fine-tunes as c says, writing checkpoints, metrics and plots under
 // c.Out.
 func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	nc, err := c.Net()
+	log, cfgYAML, err := train.Prepare(c, o.Log)
 	if err != nil {
 		return nil, err
 	}
-	cfgYAML, err := c.YAML()
+	nc, err := c.Net()
 	if err != nil {
 		return nil, err
 	}
@@ -158,10 +151,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(c.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("finetune: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(c.Out, "config.yaml"), []byte(cfgYAML), 0o644); err != nil {
+	if err := train.WriteRunConfig(c.Out, cfgYAML); err != nil {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
 
@@ -241,7 +231,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 	}
 	valCols := MetricColumns(c.Task, c.Data.Targets, "val_")
 	r := &train.Runner[*Batch]{
-		Dir: c.Out, Kind: Kind, Config: cfgYAML, Store: st, Optimizer: opt, Source: src,
+		Dir: c.Out, Kind: Kind, Config: cfgYAML, Identity: c.identityOf, Store: st, Optimizer: opt, Source: src,
 		Step: func(_ context.Context, b *Batch, apply bool) (map[string]float64, error) {
 			e := micro
 			if apply {
@@ -265,15 +255,13 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 			}
 			return v, nil
 		},
-		Epochs: c.Trainer.Epochs, MaxSteps: c.Trainer.MaxSteps, LogEvery: c.Trainer.LogEvery,
-		TrainColumns: trainCols, ValColumns: valCols, CheckpointEvery: c.Trainer.CheckpointEvery,
-		Seed: int64(c.Seed), Resume: o.Resume, StopAfter: o.StopAfter, Log: log,
+		Trainer: c.Trainer.TrainerConfig, TrainColumns: trainCols, ValColumns: valCols,
+		Seed: int64(c.Seed), Resume: o.Resume, StopAfter: o.StopAfter, Log: log, Hooks: o.Hooks,
 	}
-	if c.Trainer.Progress {
-		r.Progress = o.Progress
+	if !c.Trainer.Progress {
+		r.Hooks.Progress = nil
 	}
 	if eval != nil {
-		r.ValEvery = c.Trainer.ValEvery
 		r.Validate = func(ctx context.Context, _ train.State) (map[string]float64, error) {
 			preds, _, err := eval.Run(ctx, valDS, c.Trainer.ValStudies, max(c.Data.Workers, 1), nil)
 			if err != nil {
@@ -309,25 +297,25 @@ func plots(c Config, rows []train.Row, valCols []string) ([]string, error) {
 	}
 	var out []string
 	loss := filepath.Join(c.Out, "loss.png")
-	if err := train.PlotMetrics(loss, "Fine-tuning loss ("+c.Task+")", "loss", rows,
-		[]train.Curve{{Column: "loss", Label: "train (mean per row)"}, {Column: "val_loss", Label: "validation", Points: true}}, true); err != nil {
+	if err := report.PlotMetrics(loss, "Fine-tuning loss ("+c.Task+")", "loss", rows,
+		[]report.Curve{{Column: "loss", Label: "train (mean per row)"}, {Column: "val_loss", Label: "validation", Points: true}}, true); err != nil {
 		return nil, err
 	}
 	out = append(out, loss)
-	var curves []train.Curve
+	var curves []report.Curve
 	title, ylabel := "Validation AUROC", "AUROC"
 	if c.Task == TaskRegression {
-		curves = []train.Curve{{Column: "mae", Label: "train MAE"}, {Column: "val_mae", Label: "validation MAE", Points: true}}
+		curves = []report.Curve{{Column: "mae", Label: "train MAE"}, {Column: "val_mae", Label: "validation MAE", Points: true}}
 		title, ylabel = "Mean absolute error", "MAE (LVEF points)"
 	} else {
 		for _, col := range valCols[1:] {
-			curves = append(curves, train.Curve{Column: col, Points: true})
+			curves = append(curves, report.Curve{Column: col, Points: true})
 		}
 	}
 	p := filepath.Join(c.Out, "val.png")
 	// MAE on a log scale: the first updates' errors are tens of times the
 	// final ones.
-	if err := train.PlotMetrics(p, title, ylabel, rows, curves, c.Task == TaskRegression); err == nil {
+	if err := report.PlotMetrics(p, title, ylabel, rows, curves, c.Task == TaskRegression); err == nil {
 		out = append(out, p)
 	}
 	return out, nil

@@ -78,9 +78,9 @@ func resumeConfig(t *testing.T, co *cohort, task string, mode Mode) Config {
 	c.Model.VideoHeadDropout, c.Model.HeadDropout = 0.5, 0.25
 	c.Trainer.BatchSize = 2
 	c.Trainer.Epochs = 3
-	c.Trainer.ValEvery = 3
-	c.Trainer.LogEvery = 1
-	c.Trainer.CheckpointEvery = 1
+	c.Trainer.ValEveryUpdates = 3
+	c.Trainer.LogEveryUpdates = 1
+	c.Trainer.CheckpointEveryUpdates = 1
 	c.Optim.Accumulate = 2
 	c.Optim.ClipNorm = 1
 	c.Optim.Schedule = train.Schedule{Milestones: []int{2}, Gamma: 0.1}
@@ -226,5 +226,45 @@ func TestReferenceOptimizer(t *testing.T) {
 		if got := changed(t, startSet, after, PrefixHead); got == bug {
 			t.Errorf("reference_optimizer %v: head changed = %v", bug, got)
 		}
+	}
+}
+
+// TestResumeOnAnotherMachine: a run interrupted with 2 loading workers
+// and resumed with 1 worker, a prefetch depth of 3, a named backend, a
+// progress bar and the run folder moved elsewhere ends byte-identical to
+// the uninterrupted run (machine settings are not the run's identity);
+// a resume that changes the learning rate is refused.
+func TestResumeOnAnotherMachine(t *testing.T) {
+	co := testCohort(t)
+	mk := func() Config {
+		c := resumeConfig(t, co, TaskRegression, ModeTransfer)
+		c.Trainer.Epochs = 2
+		return c
+	}
+	full := mk()
+	sFull := runFT(t, full, co, RunOptions{})
+	part := mk()
+	runFT(t, part, co, RunOptions{StopAfter: 3})
+	moved := t.TempDir()
+	if err := os.CopyFS(moved, os.DirFS(part.Out)); err != nil {
+		t.Fatal(err)
+	}
+	res := mk()
+	res.Out = moved
+	res.Data.Workers, res.Data.Prefetch = 1, 3
+	res.Trainer.Backend, res.Trainer.Progress = "go", !res.Trainer.Progress
+	sRes := runFT(t, res, co, RunOptions{Resume: true})
+	if sRes.State.Updates != sFull.State.Updates {
+		t.Fatalf("resumed run ended at %d updates, uninterrupted at %d", sRes.State.Updates, sFull.State.Updates)
+	}
+	traintest.SameCheckpoints(t, sFull.Checkpoint, sRes.Checkpoint)
+	traintest.SameMetrics(t, sFull.Rows, sRes.Rows, "val_loss")
+
+	other := mk()
+	other.Out = part.Out
+	other.Optim.LR *= 2
+	o := RunOptions{Resume: true, Index: co.Index, Backend: gomlxtest.Backend(t)}
+	if _, err := Run(context.Background(), other, o); err == nil || !strings.Contains(err.Error(), "another configuration") {
+		t.Errorf("resume with another learning rate: %v, want a refusal", err)
 	}
 }

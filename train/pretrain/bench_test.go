@@ -1,15 +1,12 @@
 package pretrain
 
 import (
-	"bytes"
 	"math/rand/v2"
-	"os/exec"
-	"strconv"
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
-	"github.com/cmrfm/cmrfm/internal/testenv"
 	"github.com/cmrfm/cmrfm/train"
+	"github.com/cmrfm/cmrfm/train/traintest"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -17,7 +14,7 @@ import (
 // benchBatch is a random batch of the model's input shapes: clips N(0,1),
 // ids uniform in the vocabulary, every other row padded over its second
 // half (as bench/train/pretrain/bench_step.py).
-func benchBatch(mc ModelConfig, b int) *Batch {
+func benchBatch(mc NetConfig, b int) *Batch {
 	r := rand.New(rand.NewPCG(1, 2))
 	s := mc.ClipShape(b).Dimensions
 	bt := &Batch{Keys: make([]string, b), ClipDims: [5]int{s[0], s[1], s[2], s[3], s[4]}}
@@ -41,7 +38,7 @@ func benchBatch(mc ModelConfig, b int) *Batch {
 // benchStep times one training update (forward, loss, backward, AdamW) or
 // one forward pass of the towers and the loss.
 func benchStep(b *testing.B, cfg Config, batch int, training bool) {
-	mc, err := cfg.ModelConfig()
+	mc, err := cfg.Net()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,7 +77,7 @@ func benchStep(b *testing.B, cfg Config, batch int, training bool) {
 
 // BenchmarkStepTiny: one training update of the tiny preset, batch 16
 // (mvit-tiny 3×4×32×32, bert-small 48 tokens, mean pooling).
-func BenchmarkStepTiny(b *testing.B) { benchStep(b, TinyConfig(), 16, true) }
+func BenchmarkStepTiny(b *testing.B) { benchStep(b, TinyConfig(PaperConfig()), 16, true) }
 
 // BenchmarkForwardFull: the paper's towers (MViT-B 16×4 on 3×16×224×224,
 // BERT-base on 128 tokens) forward with the loss, batch 2, random weights.
@@ -93,26 +90,7 @@ func BenchmarkForwardFull(b *testing.B) {
 // torchBench runs bench/train/pretrain/bench_step.py and reports its
 // median as the benchmark's time per step.
 func torchBench(b *testing.B, args ...string) {
-	py := testenv.Python(b, "torch", "torchvision")
-	// The script repeats the step itself; it runs once whatever b.N is
-	// (ns/op is then meaningless: read torch_s/step).
-	var out bytes.Buffer
-	cmd := exec.Command(py, append([]string{"../../bench/train/pretrain/bench_step.py"}, args...)...)
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		b.Fatal(err)
-	}
-	b.Log(out.String())
-	// The script's median is the number to compare; the wall time above
-	// includes Python's start-up and model construction.
-	if i := bytes.Index(out.Bytes(), []byte(`"median_s": `)); i >= 0 {
-		rest := out.Bytes()[i+len(`"median_s": `):]
-		if j := bytes.IndexByte(rest, ','); j > 0 {
-			if v, err := strconv.ParseFloat(string(rest[:j]), 64); err == nil {
-				b.ReportMetric(v, "torch_s/step")
-			}
-		}
-	}
+	traintest.TorchBench(b, "../../bench/train/pretrain/bench_step.py", args...)
 }
 
 // BenchmarkTorchStepTiny is BenchmarkStepTiny in torch 1.13 (1 thread, the repository's convention for torch comparisons).

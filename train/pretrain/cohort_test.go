@@ -1,19 +1,15 @@
 package pretrain
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cmrfm/cmrfm/ingest"
-	"github.com/cmrfm/cmrfm/phantom"
 	"github.com/cmrfm/cmrfm/store"
 	"github.com/cmrfm/cmrfm/text"
+	"github.com/cmrfm/cmrfm/train/traintest"
 )
 
 // cohort is a phantom store with its report index, built the way a user
@@ -28,24 +24,9 @@ type cohort struct {
 // cycle), ingests them at their original size and indexes their reports.
 func buildCohort(t testing.TB, dir string, n, matrix, frames int, seed int64) *cohort {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	t0 := time.Now()
-	if _, err := phantom.Generate(ctx, phantom.Options{Studies: n, Out: filepath.Join(dir, "phantom"), Seed: seed,
-		Workers: 2, Matrix: matrix, Frames: frames, MultiFrame: true, Log: log}); err != nil {
-		t.Fatal(err)
-	}
-	t1 := time.Now()
-	root := filepath.Join(dir, "store")
-	sum, err := ingest.Run(ctx, ingest.Config{Inputs: []string{filepath.Join(dir, "phantom", "dicom")}, Out: root,
-		Site: "test", Workers: 2, Frames: "original", Channels: 1, Salt: "00112233445566778899aabbccddeeff",
-		Reports: filepath.Join(dir, "phantom", "reports.jsonl"), Labels: filepath.Join(dir, "phantom", "labels.csv")}, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.OK != n {
-		t.Fatalf("ingest: %d of %d studies ok", sum.OK, n)
-	}
+	sum := traintest.PhantomStore(t, dir, traintest.Cohort{Studies: n, Matrix: matrix, Frames: frames, Seed: seed, Reports: true})
+	root := filepath.Dir(sum.Index)
 	t2 := time.Now()
 	tok, err := text.Load("builtin:pubmedbert")
 	if err != nil {
@@ -64,8 +45,8 @@ func buildCohort(t testing.TB, dir string, n, matrix, frames int, seed int64) *c
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("cohort of %d studies (matrix %d, %d frames): phantom %s, ingest %s, text %s", n, matrix, frames,
-		t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
+	t.Logf("cohort of %d studies (matrix %d, %d frames): phantom and ingest %s, text %s", n, matrix, frames,
+		t2.Sub(t0).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
 	return &cohort{Root: root, Index: idx, Reports: reports}
 }
 

@@ -2,7 +2,8 @@ package pretrain
 
 import (
 	"fmt"
-	"strings"
+	"log/slog"
+	"strconv"
 
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/internal/yamlconf"
@@ -21,9 +22,9 @@ type Config struct {
 	// clip choice and augmentation, sentence sampling, dropout.
 	Seed uint64 `yaml:"seed"`
 	// Out is the run folder (checkpoints, metrics, plots).
-	Out     string        `yaml:"out"`
+	Out     string        `yaml:"out" cmrfm:"machine"`
 	Data    DataConfig    `yaml:"data"`
-	Model   ModelSection  `yaml:"model"`
+	Model   ModelConfig   `yaml:"model"`
 	Init    InitConfig    `yaml:"init"`
 	Optim   train.AdamW   `yaml:"optimizer"`
 	Trainer TrainerConfig `yaml:"trainer"`
@@ -59,8 +60,8 @@ type DataConfig struct {
 	Sentences        int  `yaml:"sentences"`
 	ShuffleSentences bool `yaml:"shuffle_sentences"`
 	// Workers and Prefetch size the parallel loading.
-	Workers  int `yaml:"workers"`
-	Prefetch int `yaml:"prefetch"`
+	Workers  int `yaml:"workers" cmrfm:"machine"`
+	Prefetch int `yaml:"prefetch" cmrfm:"machine"`
 	// ShufflePairs mismatches clips and reports (a control run that must
 	// stay at chance): each study is paired with another study's report,
 	// by a fixed derangement of the training split (validation keeps the
@@ -68,8 +69,9 @@ type DataConfig struct {
 	ShufflePairs bool `yaml:"shuffle_pairs"`
 }
 
-// ModelSection is the two-tower model in YAML form.
-type ModelSection struct {
+// ModelConfig is the two-tower model section; [Config.Net] resolves it
+// into the graph configuration ([NetConfig]).
+type ModelConfig struct {
 	// Video is an MViT preset (mvit-b-16x4, mvit-b-16x4-torchvision,
 	// mvit-tiny); Frames and Size override its input (tiny presets only).
 	Video  string `yaml:"video"`
@@ -123,29 +125,27 @@ type InitConfig struct {
 	Checkpoint string `yaml:"checkpoint"`
 }
 
-// TrainerConfig is the loop.
+// TrainerConfig is the loop: the trainer section every cmrfm trainer
+// shares, plus the recall metrics' pool. Validation scores whole batches:
+// val_studies is rounded up to a multiple of batch_size.
 type TrainerConfig struct {
-	Epochs int `yaml:"epochs"`
-	// MaxSteps > 0 stops after that many optimiser updates.
-	MaxSteps  int `yaml:"max_steps"`
-	BatchSize int `yaml:"batch_size"`
-	// ValEvery validates every that many updates (0: at the end of each
-	// epoch); ValBatches bounds the validation batches (0: all).
-	ValEvery   int `yaml:"val_every"`
-	ValBatches int `yaml:"val_batches"`
+	train.TrainerConfig `yaml:",inline"`
 	// RecallPool is the candidate pool of the recall metrics (32: the
 	// batch the paper trains with; 0: the whole validation set).
 	RecallPool int `yaml:"recall_pool"`
-	// CheckpointEvery writes a checkpoint (checkpoints/last.safetensors
-	// and a kept epoch-NNNN.safetensors) every that many epochs; the end
-	// and interruptions always write last.safetensors.
-	CheckpointEvery int `yaml:"checkpoint_every"`
-	// LogEvery writes a metrics row every that many updates.
-	LogEvery int `yaml:"log_every"`
-	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go:ops_sequential).
-	Backend string `yaml:"backend"`
-	// Progress draws a progress bar on stderr.
-	Progress bool `yaml:"progress"`
+}
+
+// renames are the deprecated keys LoadConfig still accepts over base:
+// trainer.checkpoint_every counted epochs here, and trainer.val_batches
+// counted validation batches (now val_studies, in studies: batches ×
+// the document's batch size, else base's).
+func renames(base Config) []yamlconf.Rename {
+	return append([]yamlconf.Rename{
+		{Old: "trainer.checkpoint_every", New: "trainer.checkpoint_every_epochs"},
+		{Old: "trainer.val_batches", New: "trainer.val_studies", Convert: func(v string, lookup func(string) (string, bool)) (string, error) {
+			return batchesToStudies(v, lookup, base.Trainer.BatchSize)
+		}},
+	}, train.TrainerRenames...)
 }
 
 // PaperConfig returns the paper's setup (docs/reference.md §3.7): MViT-B 16×4
@@ -163,25 +163,25 @@ func PaperConfig() Config {
 		Out:  "runs/pretrain",
 		Data: DataConfig{TrainSplit: "train", ValSplit: "val", Views: []string{"4CH", "2CH", "3CH", "SAX"},
 			MinSize: 264, MaxSize: 380, FlipProb: 0.5, AugMix: true, AugMixInput: "raw", Sentences: 5, Workers: 2, Prefetch: 0},
-		Model: ModelSection{Video: mvit.ArchMViTB16x4, VideoPooling: "cls", ProjNorm: ProjNormNone, Text: bert.ArchBertBase, Pooling: string(bert.PoolCLS),
+		Model: ModelConfig{Video: mvit.ArchMViTB16x4, VideoPooling: "cls", ProjNorm: ProjNormNone, Text: bert.ArchBertBase, Pooling: string(bert.PoolCLS),
 			TextInput: string(TextConcat), MaxLength: 128, SentenceLength: 64,
 			FreezeEmbeddings: true, FreezeLayers: 6, EmbedDim: 512, VideoHeadDropout: 0.5, TextDropout: 0.1,
 			Temperature: 0.1, Lambda: 0.75, Flood: 0.05},
 		Optim: train.AdamW{LR: 4.8e-5, WeightDecay: 1e-6, Eps: 1e-8, Betas: [2]float64{0.9, 0.999}, Decay: train.DecayAll,
 			Accumulate: 1, Schedule: train.Schedule{Milestones: []int{300}, Gamma: 0.1, Interval: train.PerEpoch}},
-		Trainer: TrainerConfig{Epochs: 600, BatchSize: 32, RecallPool: 32, CheckpointEvery: 10, LogEvery: 10, Progress: true},
+		Trainer: TrainerConfig{TrainerConfig: train.TrainerConfig{Epochs: 600, BatchSize: 32, CheckpointEveryEpochs: 10,
+			KeepCheckpoints: true, LogEveryUpdates: 10, Progress: true}, RecallPool: 32},
 	}
 }
 
-// TinyConfig is the CPU preset: the paper's loss, data pipeline and
-// optimiser on mvit-tiny (4 blocks, 3×4×32×32) and bert-small (2 layers ×
-// 64, the PubMedBERT vocabulary), 48 tokens, batch 16. The towers start
-// from random weights, so it differs where that matters: learning rate
-// 1e-3, nothing frozen, mean pooling (a random BERT's [CLS] state barely
-// depends on the input), no dropout (MViT's 0.5 on a 32-wide feature
-// drowns the signal).
-func TinyConfig() Config {
-	c := PaperConfig()
+// TinyConfig turns c (normally [PaperConfig]) into the CPU preset: the
+// paper's loss, data pipeline and optimiser on mvit-tiny (4 blocks,
+// 3×4×32×32) and bert-small (2 layers × 64, the PubMedBERT vocabulary),
+// 48 tokens, batch 16. The towers start from random weights, so it differs
+// where that matters: learning rate 1e-3, nothing frozen, mean pooling (a
+// random BERT's [CLS] state barely depends on the input), no dropout
+// (MViT's 0.5 on a 32-wide feature drowns the signal).
+func TinyConfig(c Config) Config {
 	c.Data.MinSize, c.Data.MaxSize = 36, 44
 	c.Model.Video, c.Model.Text = mvit.ArchTiny, ArchBertSmall
 	c.Model.MaxLength, c.Model.SentenceLength = 48, 24
@@ -193,19 +193,19 @@ func TinyConfig() Config {
 	c.Optim.Schedule = train.Schedule{}
 	c.Trainer.Epochs = 20
 	c.Trainer.BatchSize = 16
-	c.Trainer.CheckpointEvery = 5
-	c.Trainer.LogEvery = 1
+	c.Trainer.CheckpointEveryEpochs = 5
+	c.Trainer.LogEveryUpdates = 1
 	return c
 }
 
-// PhantomConfig is the learning-proof preset (docs/pretraining.md, "Does it
-// learn?"): the tiny towers with batch-normalised projections
+// PhantomConfig turns c (normally [PaperConfig]) into the learning-proof
+// preset (docs/pretraining.md, "Does it learn?"): the tiny towers with batch-normalised projections
 // (proj_norm: batch, without which towers from random weights collapse),
 // one view (4CH) without AugMix, scale jitter or flip, 12 sentences per
 // report in 128 tokens, 14 epochs with ×0.1 at epoch 8, validation every
 // 178 updates. Made for a phantom cohort of ≈ 2,000 studies.
-func PhantomConfig() Config {
-	c := TinyConfig()
+func PhantomConfig(c Config) Config {
+	c = TinyConfig(c)
 	c.Data.Views = []string{"4CH"}
 	c.Data.AugMix = false
 	c.Data.MinSize, c.Data.MaxSize, c.Data.FlipProb = 32, 32, 0
@@ -214,8 +214,8 @@ func PhantomConfig() Config {
 	c.Model.ProjNorm = ProjNormBatch
 	c.Optim.Schedule = train.Schedule{Gamma: 0.1, Milestones: []int{8}}
 	c.Trainer.Epochs = 14
-	c.Trainer.ValEvery = 178
-	c.Trainer.CheckpointEvery = 0
+	c.Trainer.ValEveryUpdates = 178
+	c.Trainer.CheckpointEveryEpochs = 0
 	return c
 }
 
@@ -242,21 +242,39 @@ func Preset(name string) (Config, error) {
 	case "paper", "":
 		return PaperConfig(), nil
 	case "tiny":
-		return TinyConfig(), nil
+		return TinyConfig(PaperConfig()), nil
 	case "phantom":
-		return PhantomConfig(), nil
+		return PhantomConfig(PaperConfig()), nil
 	}
 	return Config{}, fmt.Errorf("pretrain: unknown preset %q (want paper, tiny or phantom)", name)
 }
 
 // LoadConfig reads YAML over base (so a file need only name what differs);
-// unknown keys are an error.
-func LoadConfig(path string, base Config) (Config, error) {
-	c, err := yamlconf.Load(path, base)
+// unknown keys are an error. Deprecated keys are renamed with a warning on
+// log (nil: slog.Default()).
+func LoadConfig(path string, base Config, log *slog.Logger) (Config, error) {
+	return yamlconf.LoadWith(path, base, yamlconf.Options{Renames: renames(base), Log: log, What: "pretrain"})
+}
+
+// ParseConfig reads YAML text over base (a checkpoint's configuration);
+// deprecated keys are renamed as by LoadConfig.
+func ParseConfig(b []byte, base Config, log *slog.Logger) (Config, error) {
+	return yamlconf.ParseWith(b, base, yamlconf.Options{Renames: renames(base), Log: log, What: "pretrain"})
+}
+
+// batchesToStudies converts the deprecated trainer.val_batches into
+// studies, by the document's batch size (else bs).
+func batchesToStudies(v string, lookup func(string) (string, bool), bs int) (string, error) {
+	n, err := strconv.Atoi(v)
 	if err != nil {
-		return Config{}, fmt.Errorf("pretrain: %w", err)
+		return "", err
 	}
-	return c, nil
+	if s, ok := lookup("trainer.batch_size"); ok {
+		if bs, err = strconv.Atoi(s); err != nil {
+			return "", fmt.Errorf("trainer.batch_size: %w", err)
+		}
+	}
+	return strconv.Itoa(n * bs), nil
 }
 
 // ParseConfig reads YAML text over base (a checkpoint's stored
@@ -272,12 +290,22 @@ func ParseConfig(b []byte, base Config) (Config, error) {
 // YAML renders the configuration (--print-config).
 func (c Config) YAML() (string, error) { return yamlconf.Render(c) }
 
-// ModelConfig resolves the model section into graph configurations.
-func (c Config) ModelConfig() (ModelConfig, error) {
+// Identity renders what a resumed run must share with the run it
+// continues: the configuration without its machine settings (workers,
+// prefetch, backend, progress, the run folder).
+func (c Config) Identity() (string, error) { return yamlconf.RenderIdentity(c) }
+
+// ModelConfig resolves the model section.
+//
+// Deprecated: use [Config.Net]; the resolved configuration is [NetConfig].
+func (c Config) ModelConfig() (NetConfig, error) { return c.Net() }
+
+// Net resolves the model section into graph configurations.
+func (c Config) Net() (NetConfig, error) {
 	m := c.Model
 	v, err := mvit.ByName(m.Video)
 	if err != nil {
-		return ModelConfig{}, fmt.Errorf("pretrain: %w", err)
+		return NetConfig{}, fmt.Errorf("pretrain: %w", err)
 	}
 	if m.Frames > 0 {
 		v.Frames = m.Frames
@@ -287,26 +315,26 @@ func (c Config) ModelConfig() (ModelConfig, error) {
 	}
 	t, err := textPreset(m.Text)
 	if err != nil {
-		return ModelConfig{}, err
+		return NetConfig{}, err
 	}
 	t.Freeze = bert.Freeze{Embeddings: m.FreezeEmbeddings, Layers: m.FreezeLayers}
 	if m.VideoHeadDropout < 0 || m.VideoHeadDropout >= 1 || m.TextDropout < 0 || m.TextDropout >= 1 {
-		return ModelConfig{}, fmt.Errorf("pretrain: dropout %g / %g: want 0 ≤ p < 1", m.VideoHeadDropout, m.TextDropout)
+		return NetConfig{}, fmt.Errorf("pretrain: dropout %g / %g: want 0 ≤ p < 1", m.VideoHeadDropout, m.TextDropout)
 	}
 	v.HeadDropout = m.VideoHeadDropout
 	t.HiddenDropout, t.AttentionDropout = m.TextDropout, m.TextDropout
 	if m.FreezeLayers < 0 || m.FreezeLayers > t.Layers {
-		return ModelConfig{}, fmt.Errorf("pretrain: freeze_layers %d: the text tower has %d layers", m.FreezeLayers, t.Layers)
+		return NetConfig{}, fmt.Errorf("pretrain: freeze_layers %d: the text tower has %d layers", m.FreezeLayers, t.Layers)
 	}
 	pool, err := bert.ParsePooling(m.Pooling)
 	if err != nil {
-		return ModelConfig{}, fmt.Errorf("pretrain: %w", err)
+		return NetConfig{}, fmt.Errorf("pretrain: %w", err)
 	}
 	ti, err := ParseTextInput(m.TextInput)
 	if err != nil {
-		return ModelConfig{}, err
+		return NetConfig{}, err
 	}
-	mc := ModelConfig{Video: v, VideoPooling: m.VideoPooling, ProjNorm: m.ProjNorm, Text: t, Pooling: pool, TextInput: ti, Sentences: c.Data.Sentences,
+	mc := NetConfig{Video: v, VideoPooling: m.VideoPooling, ProjNorm: m.ProjNorm, Text: t, Pooling: pool, TextInput: ti, Sentences: c.Data.Sentences,
 		SentenceLength: m.SentenceLength, MaxLength: m.MaxLength, EmbedDim: m.EmbedDim,
 		Temperature: m.Temperature, LearnTemperature: m.LearnTemperature, Lambda: m.Lambda, Flood: m.Flood}
 	return mc, mc.Validate()
@@ -314,7 +342,7 @@ func (c Config) ModelConfig() (ModelConfig, error) {
 
 // Transforms returns the train and validation transforms for the video
 // tower's input size.
-func (c Config) Transforms(mc ModelConfig) (train, val data.Transform, err error) {
+func (c Config) Transforms(mc NetConfig) (train, val data.Transform, err error) {
 	if mc.Video.Height != mc.Video.Width {
 		return train, val, fmt.Errorf("pretrain: the transforms crop squares; video input %d×%d", mc.Video.Height, mc.Video.Width)
 	}
@@ -338,7 +366,7 @@ func (c Config) Transforms(mc ModelConfig) (train, val data.Transform, err error
 }
 
 // ClipOptions returns the clip selection for the video tower's frames.
-func (c Config) ClipOptions(mc ModelConfig) data.ClipOptions {
+func (c Config) ClipOptions(mc NetConfig) data.ClipOptions {
 	o := data.ClipOptions{Frames: mc.Video.Frames, DropSamples: c.Data.DropSamples}
 	if c.Data.CorrectRanges {
 		o.Ranges = data.RangesCorrect
@@ -348,29 +376,24 @@ func (c Config) ClipOptions(mc ModelConfig) data.ClipOptions {
 
 // ViewList parses the configured views.
 func (c Config) ViewList() ([]cine.View, error) {
-	var out []cine.View
-	for _, v := range c.Data.Views {
-		switch cv := cine.View(strings.ToUpper(v)); cv {
-		case cine.View4CH, cine.View3CH, cine.View2CH, cine.ViewSAX:
-			out = append(out, cv)
-		default:
-			return nil, fmt.Errorf("pretrain: view %q: want 4CH, 3CH, 2CH or SAX", v)
-		}
+	out, err := data.ParseViews(c.Data.Views)
+	if err != nil {
+		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 	return out, nil
 }
 
 // Validate checks what the model and data sections cannot check alone.
 func (c Config) Validate() error {
-	if _, err := c.ModelConfig(); err != nil {
+	if _, err := c.Net(); err != nil {
 		return err
 	}
 	t := c.Trainer
 	if t.BatchSize < 2 {
 		return fmt.Errorf("pretrain: batch_size %d: a contrastive batch needs at least 2 pairs", t.BatchSize)
 	}
-	if t.Epochs <= 0 && t.MaxSteps <= 0 {
-		return fmt.Errorf("pretrain: set trainer.epochs or trainer.max_steps")
+	if err := t.TrainerConfig.Validate("pretrain"); err != nil {
+		return err
 	}
 	if err := c.Optim.Validate(); err != nil {
 		return fmt.Errorf("pretrain: optimizer: %w", err)
@@ -383,3 +406,8 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// ModelSection is the former name of the model section.
+//
+// Deprecated: use [ModelConfig].
+type ModelSection = ModelConfig

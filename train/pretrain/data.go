@@ -11,17 +11,18 @@ import (
 
 	"github.com/cmrfm/cmrfm/store"
 	"github.com/cmrfm/cmrfm/text"
+	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/data"
 )
 
 // TextBatcher turns study keys into the text input of one batch: k
 // sentences per report drawn by text.Sampler (uniformly without
 // replacement, reproducible from (seed, draw, key)), laid out as
-// ModelConfig.TextShape says.
+// NetConfig.TextShape says.
 type TextBatcher struct {
 	sampler *text.Sampler
 	idx     *text.Index
-	cfg     ModelConfig
+	cfg     NetConfig
 	// pairs, when set, maps a study key to the key whose report it gets
 	// (the mismatched control).
 	pairs map[string]string
@@ -36,7 +37,7 @@ type TextOptions struct {
 }
 
 // NewTextBatcher returns a batcher over a report index.
-func NewTextBatcher(idx *text.Index, cfg ModelConfig, o TextOptions) (*TextBatcher, error) {
+func NewTextBatcher(idx *text.Index, cfg NetConfig, o TextOptions) (*TextBatcher, error) {
 	length := cfg.MaxLength
 	if cfg.TextInput == TextMean {
 		length = cfg.SentenceLength
@@ -124,14 +125,16 @@ type Batch struct {
 	Keys     []string
 	Clips    []float32 // ClipDims
 	ClipDims [5]int
-	IDs      []int32 // ModelConfig.TextShape
+	IDs      []int32 // NetConfig.TextShape
 	Mask     []int32
 	// Next is the epoch position after this batch's last study: where a
 	// resumed run continues.
 	Next int
 }
 
-// Loader assembles batches of one clip and one report draw per study.
+// Loader assembles batches of one clip and one report draw per study. It
+// is the train.Source of pretraining: positions count studies of the
+// epoch's order, Len counts batches.
 type Loader struct {
 	Clips *data.ClipDataset
 	Text  *TextBatcher
@@ -150,8 +153,16 @@ type Loader struct {
 	Log      *slog.Logger
 }
 
+// Len is the number of full batches of an epoch (train.Source).
+func (l *Loader) Len() int { return l.Clips.Len() / l.BatchSize }
+
+// Open starts epoch epoch at position pos (train.Source).
+func (l *Loader) Open(ctx context.Context, epoch, pos int) (train.Iterator[*Batch], error) {
+	return l.Epoch(ctx, epoch, pos), nil
+}
+
 // Epoch streams an epoch's batches, starting at position start of the
-// epoch's order (0, or a checkpoint's Batch.Next).
+// epoch's order (0, or a checkpoint's Batch.Next). It is a train.Iterator.
 type Epoch struct {
 	l       *Loader
 	epoch   int
@@ -177,11 +188,20 @@ func (l *Loader) Epoch(ctx context.Context, epoch, start int) *Epoch {
 	return e
 }
 
-// Next returns the next full batch, or io.EOF when fewer than BatchSize
-// studies remain. Studies with no usable clip are skipped (logged and
-// counted); other load errors end the epoch with the error.
-func (e *Epoch) Next() (*Batch, error) {
-	var clips []*data.Clip
+// Next returns the next full batch and the position after it (Batch.Next),
+// or io.EOF when fewer than BatchSize studies remain. Studies with no
+// usable clip are skipped (logged and counted); other load errors end the
+// epoch with the error.
+func (e *Epoch) Next() (*Batch, int, error) {
+	b, err := e.next()
+	if err != nil {
+		return nil, 0, err
+	}
+	return b, b.Next, nil
+}
+
+func (e *Epoch) next() (*Batch, error) {
+	var clips []*data.ClipData
 	var keys []string
 	next := 0
 	for len(clips) < e.l.BatchSize {
@@ -202,7 +222,7 @@ func (e *Epoch) Next() (*Batch, error) {
 		}
 		c := s.Clip
 		if c.C == 1 && e.l.Channels > 1 {
-			c = &data.Clip{C: e.l.Channels, T: c.T, H: c.H, W: c.W, Shared: true, Data: c.Data}
+			c = &data.ClipData{C: e.l.Channels, T: c.T, H: c.H, W: c.W, Shared: true, Data: c.Data}
 		}
 		clips = append(clips, c)
 		keys = append(keys, s.Key)

@@ -14,7 +14,7 @@ import (
 )
 
 // Inputs turns a batch into the model's input tensors: clips, ids, mask.
-func Inputs(cfg ModelConfig, b *Batch) ([]*tensors.Tensor, error) {
+func Inputs(cfg NetConfig, b *Batch) ([]*tensors.Tensor, error) {
 	n := len(b.Keys)
 	want := cfg.ClipShape(n).Dimensions
 	for i, d := range b.ClipDims {
@@ -33,12 +33,12 @@ func Inputs(cfg ModelConfig, b *Batch) ([]*tensors.Tensor, error) {
 // Embedder runs the towers forward (inference mode: no dropout) on batches
 // and returns the embeddings and the batch loss.
 type Embedder struct {
-	cfg  ModelConfig
+	cfg  NetConfig
 	exec *model.Exec
 }
 
 // NewEmbedder compiles the inference graph over the model in store.
-func NewEmbedder(backend compute.Backend, store *model.Store, cfg ModelConfig) (*Embedder, error) {
+func NewEmbedder(backend compute.Backend, store *model.Store, cfg NetConfig) (*Embedder, error) {
 	t := NewTowers(store)
 	exec, err := model.NewExec(backend, store, func(_ *model.Scope, xs []*graph.Node) []*graph.Node {
 		store.SetTraining(xs[0].Graph(), false)
@@ -89,7 +89,7 @@ func (e *Embedder) Validate(ctx context.Context, l *Loader, maxBatches, pool int
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b, err := ep.Next()
+		b, _, err := ep.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -38,8 +38,9 @@ func ParseTextInput(s string) (TextInput, error) {
 	return "", fmt.Errorf("pretrain: text input %q: want concat or mean", s)
 }
 
-// ModelConfig is the two-tower model and its loss.
-type ModelConfig struct {
+// NetConfig is the two-tower model and its loss: the graph configuration
+// [Config.Net] resolves from the YAML model section ([ModelConfig]).
+type NetConfig struct {
 	Video mvit.Config
 	Text  bert.Config
 	// Pooling turns BERT's hidden states into one vector (cls, pooler,
@@ -73,7 +74,7 @@ type ModelConfig struct {
 }
 
 // Validate checks the configuration.
-func (c ModelConfig) Validate() error {
+func (c NetConfig) Validate() error {
 	if err := c.Video.Validate(); err != nil {
 		return fmt.Errorf("pretrain: video tower: %w", err)
 	}
@@ -126,14 +127,14 @@ func (c ModelConfig) Validate() error {
 // TextShape is the shape of one batch's token ids and attention mask:
 // [B, MaxLength] for TextConcat, [B, Sentences, SentenceLength] for
 // TextMean.
-func (c ModelConfig) TextShape(batch int) []int {
+func (c NetConfig) TextShape(batch int) []int {
 	if c.TextInput == TextMean {
 		return []int{batch, c.Sentences, c.SentenceLength}
 	}
 	return []int{batch, c.MaxLength}
 }
 
-// Projection normalisations (ModelConfig.ProjNorm).
+// Projection normalisations (NetConfig.ProjNorm).
 const (
 	ProjNormNone  = "none"
 	ProjNormBatch = "batch"
@@ -181,7 +182,7 @@ type Embeddings struct {
 // the transforms leave them), ids and mask of TextShape(B) (int32; mask 1
 // for real tokens). For TextMean, sentence slots whose mask is all zero
 // (reports with fewer than k sentences) are left out of the average.
-func Embed(t Towers, cfg ModelConfig, clips, ids, mask *Node) *Embeddings {
+func Embed(t Towers, cfg NetConfig, clips, ids, mask *Node) *Embeddings {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
@@ -244,10 +245,10 @@ func TextEmbedding(t Towers, cfg ModelConfig, ids, mask *Node) *Node {
 }
 
 // Loss builds the towers and the contrastive loss of a batch.
-func Loss(t Towers, cfg ModelConfig, clips, ids, mask *Node) (*Embeddings, *LossOutput) {
+func Loss(t Towers, cfg NetConfig, clips, ids, mask *Node) (*Embeddings, *LossOutput) {
 	e := Embed(t, cfg, clips, ids, mask)
 	return e, ContrastiveLoss(e.Video, e.Text, e.LogScale, cfg.Lambda, cfg.Flood)
 }
 
 // ClipShape is the float32 shape of a batch of clips.
-func (c ModelConfig) ClipShape(batch int) shapes.Shape { return mvit.InputShape(c.Video, batch) }
+func (c NetConfig) ClipShape(batch int) shapes.Shape { return mvit.InputShape(c.Video, batch) }

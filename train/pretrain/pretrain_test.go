@@ -1,8 +1,10 @@
 package pretrain
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -20,7 +22,7 @@ import (
 // no AugMix, no scale jitter or flip, every sentence of the report), all 48
 // studies for training and for scoring (train-set retrieval).
 func learnConfig(t *testing.T, c *cohort) Config {
-	cfg := TinyConfig()
+	cfg := TinyConfig(PaperConfig())
 	cfg.Data.Store = c.Root
 	cfg.Data.TrainSplit, cfg.Data.ValSplit = "all", "all"
 	cfg.Data.Views = []string{"4CH"}
@@ -30,15 +32,15 @@ func learnConfig(t *testing.T, c *cohort) Config {
 	cfg.Model.MaxLength = 128
 	cfg.Trainer.Epochs = 30
 	cfg.Trainer.RecallPool = 0
-	cfg.Trainer.LogEvery = 3
-	cfg.Trainer.CheckpointEvery = 0
+	cfg.Trainer.LogEveryUpdates = 3
+	cfg.Trainer.CheckpointEveryEpochs = 0
 	cfg.Out = t.TempDir()
 	return cfg
 }
 
 func runTest(t *testing.T, cfg Config, c *cohort, o RunOptions) *Summary {
 	t.Helper()
-	mc, err := cfg.ModelConfig()
+	mc, err := cfg.Net()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +74,7 @@ func TestLearnsOnPhantom(t *testing.T) {
 	chance := 1.0 / float64(s.LastVal.Retrieval.N)
 	r := s.LastVal.Retrieval
 	t.Logf("after %d updates: train loss (mean of the last %d) %.3f; train-set R@1 v→t %.3f t→v %.3f, R@5 %.3f / %.3f (chance @1 %.3f, N %d)",
-		s.State.Updates, cfg.Trainer.LogEvery, lastLoss(rows), r.VideoToText[0], r.TextToVideo[0], r.VideoToText[1], r.TextToVideo[1], chance, r.N)
+		s.State.Updates, cfg.Trainer.LogEveryUpdates, lastLoss(rows), r.VideoToText[0], r.TextToVideo[0], r.VideoToText[1], r.TextToVideo[1], chance, r.N)
 	if r.VideoToText[0] < 4*chance || r.TextToVideo[0] < 4*chance {
 		t.Errorf("train-set recall@1 %.3f / %.3f, want ≥ 4× chance (%.3f)", r.VideoToText[0], r.TextToVideo[0], 4*chance)
 	}
@@ -95,7 +97,7 @@ func TestLearnsOnPhantom(t *testing.T) {
 func trueRecall(t *testing.T, cfg Config, c *cohort, s *Summary) Retrieval {
 	t.Helper()
 	cfg.Data.ShufflePairs = false
-	mc, _ := cfg.ModelConfig()
+	mc, _ := cfg.Net()
 	d, err := NewData(cfg, mc, c.Index, c.Reports, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +122,7 @@ func trueRecall(t *testing.T, cfg Config, c *cohort, s *Summary) Retrieval {
 // batch-norm running statistics (proj_norm: batch), validation and
 // checkpoints.
 func resumeConfig(t *testing.T, c *cohort) Config {
-	cfg := TinyConfig()
+	cfg := TinyConfig(PaperConfig())
 	cfg.Data.Store = c.Root
 	cfg.Data.TrainSplit, cfg.Data.ValSplit = "train", "val"
 	cfg.Model.VideoHeadDropout, cfg.Model.TextDropout = 0.5, 0.1
@@ -128,9 +130,9 @@ func resumeConfig(t *testing.T, c *cohort) Config {
 	cfg.Model.ProjNorm = ProjNormBatch
 	cfg.Trainer.BatchSize = 4
 	cfg.Trainer.Epochs = 3
-	cfg.Trainer.ValEvery = 5
-	cfg.Trainer.LogEvery = 2
-	cfg.Trainer.CheckpointEvery = 1
+	cfg.Trainer.ValEveryUpdates = 5
+	cfg.Trainer.LogEveryUpdates = 2
+	cfg.Trainer.CheckpointEveryEpochs = 1
 	cfg.Optim.Accumulate = 2
 	cfg.Optim.ClipNorm = 0.5
 	cfg.Optim.Schedule = train.Schedule{Milestones: []int{2}, Gamma: 0.1}
@@ -207,7 +209,7 @@ func TestResumeRefusesOtherConfig(t *testing.T) {
 	cfg := resumeConfig(t, c)
 	runTest(t, cfg, c, RunOptions{StopAfter: 1})
 	cfg.Optim.LR *= 2
-	mc, _ := cfg.ModelConfig()
+	mc, _ := cfg.Net()
 	d, err := NewData(cfg, mc, c.Index, c.Reports, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +229,7 @@ func TestPhantomPreset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mc, err := c.ModelConfig()
+	mc, err := c.Net()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +243,7 @@ func TestPhantomPreset(t *testing.T) {
 
 func TestPaperDefaults(t *testing.T) {
 	c := PaperConfig()
-	mc, err := c.ModelConfig()
+	mc, err := c.Net()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +256,7 @@ func TestPaperDefaults(t *testing.T) {
 		{"embed", mc.EmbedDim, 512}, {"k", mc.Sentences, 5}, {"flood", mc.Flood, 0.05},
 		{"lr", c.Optim.LR, 4.8e-5}, {"wd", c.Optim.WeightDecay, 1e-6}, {"eps", c.Optim.Eps, 1e-8},
 		{"betas", c.Optim.Betas, [2]float64{0.9, 0.999}}, {"gamma", c.Optim.Schedule.Gamma, 0.1},
-		{"epochs", c.Trainer.Epochs, 600}, {"batch", c.Trainer.BatchSize, 32}, {"ckpt every", c.Trainer.CheckpointEvery, 10},
+		{"epochs", c.Trainer.Epochs, 600}, {"batch", c.Trainer.BatchSize, 32}, {"ckpt every", c.Trainer.CheckpointEveryEpochs, 10},
 		{"augmix", c.Data.AugMix, true}, {"sizes", [3]int{c.Data.MinSize, c.Data.MaxSize, mc.Video.Height}, [3]int{264, 380, 224}},
 	}
 	for _, ch := range checks {
@@ -278,7 +280,7 @@ func TestConfigYAML(t *testing.T) {
 	}
 	p := filepath.Join(dir, "c.yaml")
 	os.WriteFile(p, []byte(y), 0o644)
-	c, err := LoadConfig(p, Config{})
+	c, err := LoadConfig(p, Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +288,7 @@ func TestConfigYAML(t *testing.T) {
 		t.Errorf("round trip differs:\n%s\n---\n%s", y, y2)
 	}
 	os.WriteFile(p, []byte("optimizer:\n  lr: 1e-4\nmodel:\n  text_input: mean\n"), 0o644)
-	c, err = LoadConfig(p, PaperConfig())
+	c, err = LoadConfig(p, PaperConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +296,41 @@ func TestConfigYAML(t *testing.T) {
 		t.Errorf("partial override: %+v %+v", c.Optim, c.Model)
 	}
 	os.WriteFile(p, []byte("optimizer:\n  learning_rate: 1e-4\n"), 0o644)
-	if _, err := LoadConfig(p, PaperConfig()); err == nil || !strings.Contains(err.Error(), "learning_rate") {
+	if _, err := LoadConfig(p, PaperConfig(), nil); err == nil || !strings.Contains(err.Error(), "learning_rate") {
 		t.Errorf("unknown key: %v", err)
+	}
+}
+
+// TestDeprecatedKeys: the trainer keys of the previous release still load
+// into their new names (checkpoint_every counted epochs here; val_batches
+// becomes studies by the batch size), each with a warning naming the new
+// key; a checkpoint's recorded configuration reads the same way.
+func TestDeprecatedKeys(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	p := filepath.Join(t.TempDir(), "old.yaml")
+	old := "trainer:\n  checkpoint_every: 7\n  val_batches: 2\n  batch_size: 8\n  max_steps: 50\n  log_every: 3\n  val_every: 9\n"
+	os.WriteFile(p, []byte(old), 0o644)
+	c, err := LoadConfig(p, PaperConfig(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := c.Trainer
+	if tr.CheckpointEveryEpochs != 7 || tr.CheckpointEveryUpdates != 0 || tr.ValStudies != 16 || tr.MaxUpdates != 50 ||
+		tr.LogEveryUpdates != 3 || tr.ValEveryUpdates != 9 || tr.BatchSize != 8 {
+		t.Errorf("deprecated keys loaded as %+v", tr)
+	}
+	for _, k := range []string{"trainer.checkpoint_every_epochs", "trainer.val_studies", "trainer.max_updates", "trainer.log_every_updates", "trainer.val_every_updates"} {
+		if !strings.Contains(logs.String(), "use="+k) {
+			t.Errorf("no deprecation warning naming %s in:\n%s", k, logs.String())
+		}
+	}
+	if c2, err := ParseConfig([]byte(old), PaperConfig(), log); err != nil || c2.Trainer != c.Trainer {
+		t.Errorf("ParseConfig: %+v, %v", c2.Trainer, err)
+	}
+	// Without batch_size in the file, batches count the base's batch size.
+	os.WriteFile(p, []byte("trainer:\n  val_batches: 2\n"), 0o644)
+	if c, err = LoadConfig(p, TinyConfig(PaperConfig()), log); err != nil || c.Trainer.ValStudies != 2*16 {
+		t.Errorf("val_batches over the tiny preset (batch 16): val_studies %d, %v", c.Trainer.ValStudies, err)
 	}
 }

@@ -3,17 +3,17 @@ package pretrain
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/cmrfm/cmrfm/internal/yamlconf"
 	"github.com/cmrfm/cmrfm/model/bert"
 	"github.com/cmrfm/cmrfm/model/heads"
 	"github.com/cmrfm/cmrfm/model/mvit"
 	"github.com/cmrfm/cmrfm/model/ops"
 	"github.com/cmrfm/cmrfm/model/weights"
+	"github.com/cmrfm/cmrfm/report"
 	"github.com/cmrfm/cmrfm/train"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
@@ -43,8 +43,9 @@ type RunOptions struct {
 	// pending metrics.
 	Resume bool
 	Log    *slog.Logger
-	// Progress receives the progress bar (drawn only on a terminal).
-	Progress io.Writer
+	// Hooks receive progress (when trainer.progress is set) and metrics
+	// rows; the command renders them.
+	Hooks train.Hooks
 	// Backend overrides Trainer.Backend.
 	Backend compute.Backend
 	// Data overrides the data named in the config (tests, the demo).
@@ -63,44 +64,15 @@ type Summary struct {
 	LossPlot, RecallPlot string
 }
 
-// source adapts a Loader to train.Source: positions count studies of the
-// epoch's order, Len counts batches (for the progress bar).
-type source struct{ l *Loader }
-
-func (s source) Len() int { return s.l.Clips.Len() / s.l.BatchSize }
-
-func (s source) Open(ctx context.Context, epoch, pos int) (train.Iterator[*Batch], error) {
-	return &iterator{ep: s.l.Epoch(ctx, epoch, pos)}, nil
-}
-
-type iterator struct{ ep *Epoch }
-
-func (it *iterator) Next() (*Batch, int, error) {
-	b, err := it.ep.Next()
-	if err != nil {
-		return nil, 0, err
-	}
-	return b, b.Next, nil
-}
-
-func (it *iterator) Close() { it.ep.Close() }
-
 // Run trains the two towers with the contrastive loss as c says, with the
 // shared training core (train.Runner, train.Optimizer), writing
 // checkpoints, metrics and plots under c.Out.
 func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
-	log := o.Log
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	mc, err := c.ModelConfig()
+	log, cfgYAML, err := train.Prepare(c, o.Log)
 	if err != nil {
 		return nil, err
 	}
-	cfgYAML, err := c.YAML()
+	mc, err := c.Net()
 	if err != nil {
 		return nil, err
 	}
@@ -116,10 +88,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(c.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("pretrain: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(c.Out, "config.yaml"), []byte(cfgYAML), 0o644); err != nil {
+	if err := train.WriteRunConfig(c.Out, cfgYAML); err != nil {
 		return nil, fmt.Errorf("pretrain: %w", err)
 	}
 
@@ -184,8 +153,10 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Validation scores whole batches: val_studies rounded up.
+		valBatches := (c.Trainer.ValStudies + c.Trainer.BatchSize - 1) / c.Trainer.BatchSize
 		validate = func(ctx context.Context, _ train.State) (map[string]float64, error) {
-			v, err := emb.Validate(ctx, d.Val, c.Trainer.ValBatches, c.Trainer.RecallPool)
+			v, err := emb.Validate(ctx, d.Val, valBatches, c.Trainer.RecallPool)
 			if err != nil {
 				return nil, err
 			}
@@ -197,15 +168,13 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 		}
 	}
 	runner := &train.Runner[*Batch]{
-		Dir: c.Out, Kind: Kind, Config: cfgYAML, Store: store, Optimizer: opt,
-		Source: source{d.Train}, Step: step, Validate: validate, ValEvery: c.Trainer.ValEvery,
-		Epochs: c.Trainer.Epochs, MaxSteps: c.Trainer.MaxSteps, LogEvery: c.Trainer.LogEvery,
+		Dir: c.Out, Kind: Kind, Config: cfgYAML, Identity: c.identityOf, Store: store, Optimizer: opt,
+		Source: d.Train, Step: step, Validate: validate, Trainer: c.Trainer.TrainerConfig,
 		TrainColumns: TrainColumns, ValColumns: ValColumns,
-		CheckpointEpochs: c.Trainer.CheckpointEvery, KeepSnapshots: true,
-		Seed: int64(c.Seed), Resume: o.Resume, StopAfter: o.StopAfter, Log: log,
+		Seed: int64(c.Seed), Resume: o.Resume, StopAfter: o.StopAfter, Log: log, Hooks: o.Hooks,
 	}
-	if c.Trainer.Progress {
-		runner.Progress = o.Progress
+	if !c.Trainer.Progress {
+		runner.Hooks.Progress = nil
 	}
 	log.Info("pretraining", "train studies", d.Train.Clips.Len(), "batch", c.Trainer.BatchSize, "accumulate", c.Optim.Accumulate,
 		"video", mc.Video.Name, "text", mc.Text.Name, "backend", backend.Name())
@@ -215,13 +184,13 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 		return sum, err
 	}
 	sum.LossPlot, sum.RecallPlot = filepath.Join(c.Out, "loss.png"), filepath.Join(c.Out, "recall.png")
-	if err := train.PlotMetrics(sum.LossPlot, "Contrastive pretraining loss", "loss (before flooding)", ts.Rows,
-		[]train.Curve{{Column: "loss", Label: "train"}, {Column: "val_loss", Label: "validation", Points: true}}, false); err != nil {
+	if err := report.PlotMetrics(sum.LossPlot, "Contrastive pretraining loss", "loss (before flooding)", ts.Rows,
+		[]report.Curve{{Column: "loss", Label: "train"}, {Column: "val_loss", Label: "validation", Points: true}}, false); err != nil {
 		return sum, err
 	}
 	if d.Val != nil {
-		if err := train.PlotMetrics(sum.RecallPlot, "Validation retrieval", "recall", ts.Rows,
-			[]train.Curve{{Column: "val_r1_v2t", Label: "R@1 video→text", Points: true}, {Column: "val_r1_t2v", Label: "R@1 text→video", Points: true},
+		if err := report.PlotMetrics(sum.RecallPlot, "Validation retrieval", "recall", ts.Rows,
+			[]report.Curve{{Column: "val_r1_v2t", Label: "R@1 video→text", Points: true}, {Column: "val_r1_t2v", Label: "R@1 text→video", Points: true},
 				{Column: "val_r5_v2t", Label: "R@5 video→text", Points: true}, {Column: "val_r5_t2v", Label: "R@5 text→video", Points: true},
 				{Column: "val_chance_r1", Label: "chance @1"}}, false); err != nil {
 			return sum, err
@@ -230,6 +199,13 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 		sum.RecallPlot = ""
 	}
 	return sum, nil
+}
+
+// identityOf is the run identity of a configuration (this run's or one a
+// checkpoint recorded), read over c so keys a checkpoint predates keep
+// this run's values.
+func (c Config) identityOf(y string) (string, error) {
+	return yamlconf.IdentityOver(y, c, yamlconf.Options{Renames: renames(c)})
 }
 
 // LoadModel returns a store holding the model variables (under /model/)
@@ -251,7 +227,7 @@ func LoadModel(path string) (*model.Store, error) {
 
 // initWeights loads the starting weights the config names, or leaves the
 // towers to their random initialisation with a warning.
-func initWeights(store *model.Store, tw Towers, c Config, mc ModelConfig, log *slog.Logger) error {
+func initWeights(store *model.Store, tw Towers, c Config, mc NetConfig, log *slog.Logger) error {
 	in := c.Init
 	if in.Checkpoint != "" {
 		ck, err := train.LoadCheckpoint(in.Checkpoint)

@@ -22,7 +22,7 @@ type Data struct {
 // OpenData reads the store's index and the report index named by c and
 // builds the loaders. Studies without a report are left out (and
 // counted in the log).
-func OpenData(c Config, mc ModelConfig, log *slog.Logger) (*Data, error) {
+func OpenData(c Config, mc NetConfig, log *slog.Logger) (*Data, error) {
 	if c.Data.Store == "" || c.Data.Reports == "" {
 		return nil, fmt.Errorf("pretrain: data.store and data.reports are required")
 	}
@@ -48,7 +48,7 @@ func OpenData(c Config, mc ModelConfig, log *slog.Logger) (*Data, error) {
 
 // NewData builds the loaders over an index and a report index already in
 // memory.
-func NewData(c Config, mc ModelConfig, index *store.Index, reports *text.Index, log *slog.Logger) (*Data, error) {
+func NewData(c Config, mc NetConfig, index *store.Index, reports *text.Index, log *slog.Logger) (*Data, error) {
 	trainTr, valTr, err := c.Transforms(mc)
 	if err != nil {
 		return nil, err

@@ -14,10 +14,10 @@ import (
 // order), cut to SentenceLength keeping [SEP], empty slots all padding.
 func TestTextMeanBatch(t *testing.T) {
 	c := testCohort(t)
-	cfg := TinyConfig()
+	cfg := TinyConfig(PaperConfig())
 	cfg.Model.TextInput, cfg.Model.SentenceLength = "mean", 12
 	cfg.Data.Sentences = 40 // more than any report has: empty slots
-	mc, err := cfg.ModelConfig()
+	mc, err := cfg.Net()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestTextMeanBatch(t *testing.T) {
 // and every report is used once.
 func TestDerangement(t *testing.T) {
 	c := testCohort(t)
-	mc, _ := TinyConfig().ModelConfig()
+	mc, _ := TinyConfig(PaperConfig()).Net()
 	tb, err := NewTextBatcher(c.Reports, mc, TextOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -84,12 +84,12 @@ func TestDerangement(t *testing.T) {
 // (an extra empty slot) does not change a study's text embedding.
 func TestTextMeanForward(t *testing.T) {
 	c := testCohort(t)
-	cfg := TinyConfig()
+	cfg := TinyConfig(PaperConfig())
 	cfg.Data.Store = c.Root
 	cfg.Data.TrainSplit, cfg.Data.ValSplit = "all", ""
 	cfg.Model.TextInput, cfg.Model.SentenceLength = "mean", 16
 	cfg.Trainer.BatchSize = 4
-	mc, err := cfg.ModelConfig()
+	mc, err := cfg.Net()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestTextMeanForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	ep := d.Train.Epoch(context.Background(), 0, 0)
-	b, err := ep.Next()
+	b, _, err := ep.Next()
 	ep.Close()
 	if err != nil {
 		t.Fatal(err)

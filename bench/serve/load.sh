@@ -4,7 +4,7 @@
 # and PostgreSQL) and TestKillWhileScoring, with the machine's load printed
 # beside them. Run it on a quiet machine for the latency bar to be gated.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd GOPROXY=https://proxy.golang.org CI=true
 report=$(mktemp)
 echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
