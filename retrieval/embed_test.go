@@ -68,7 +68,7 @@ func TestEmbedMatchesPretrainingValidation(t *testing.T) {
 	var vs, us []float32
 	n := 0
 	for {
-		b, err := ep.Next()
+		b, _, err := ep.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}

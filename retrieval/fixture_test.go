@@ -41,7 +41,7 @@ func testFixture(t *testing.T) *fixture {
 		}
 		fixDir = dir
 		c := cohorttest.Build(t, dir, 24, 48, 16, 5)
-		cfg := pretrain.TinyConfig()
+		cfg := pretrain.TinyConfig(pretrain.PaperConfig())
 		cfg.Data.Store, cfg.Data.Reports = c.Root, c.ReportsPath
 		cfg.Data.TrainSplit, cfg.Data.ValSplit = "all", "all"
 		cfg.Data.Views = []string{"4CH"}
@@ -52,7 +52,7 @@ func testFixture(t *testing.T) *fixture {
 		cfg.Model.ProjNorm = pretrain.ProjNormBatch
 		cfg.Trainer.Epochs, cfg.Trainer.BatchSize = 2, 8
 		cfg.Trainer.RecallPool = 0
-		cfg.Trainer.CheckpointEvery = 1
+		cfg.Trainer.CheckpointEveryEpochs = 1
 		cfg.Trainer.Progress = false
 		cfg.Out = filepath.Join(dir, "pt")
 		s, err := pretrain.Run(context.Background(), cfg, pretrain.RunOptions{Backend: gomlxtest.Backend(t)})

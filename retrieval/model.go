@@ -2,6 +2,8 @@ package retrieval
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 
@@ -24,7 +26,7 @@ type Model struct {
 	Path, SHA256 string
 	// Config is the run's configuration, MC its resolved model.
 	Config pretrain.Config
-	MC     pretrain.ModelConfig
+	MC     pretrain.NetConfig
 	// ConfigYAML is the configuration as the checkpoint stores it.
 	ConfigYAML string
 
@@ -47,11 +49,13 @@ func LoadModel(path string, backend compute.Backend) (*Model, error) {
 	if ck.Kind != pretrain.Kind {
 		return nil, fmt.Errorf("retrieval: %s is a %q checkpoint; embeddings need a contrastive pretraining (cmrfm pretrain) checkpoint", path, ck.Kind)
 	}
-	cfg, err := pretrain.ParseConfig([]byte(ck.Config), pretrain.Config{})
+	// A checkpoint's stored configuration is not the user's to edit: its
+	// deprecated key names are renamed silently.
+	cfg, err := pretrain.ParseConfig([]byte(ck.Config), pretrain.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return nil, fmt.Errorf("retrieval: %s: %w", path, err)
 	}
-	mc, err := cfg.ModelConfig()
+	mc, err := cfg.Net()
 	if err != nil {
 		return nil, fmt.Errorf("retrieval: %s: %w", path, err)
 	}

@@ -277,16 +277,6 @@ func batchesToStudies(v string, lookup func(string) (string, bool), bs int) (str
 	return strconv.Itoa(n * bs), nil
 }
 
-// ParseConfig reads YAML text over base (a checkpoint's stored
-// configuration); unknown keys are an error.
-func ParseConfig(b []byte, base Config) (Config, error) {
-	c, err := yamlconf.Parse(b, base)
-	if err != nil {
-		return Config{}, fmt.Errorf("pretrain: config: %w", err)
-	}
-	return c, nil
-}
-
 // YAML renders the configuration (--print-config).
 func (c Config) YAML() (string, error) { return yamlconf.Render(c) }
 

@@ -203,7 +203,7 @@ func Embed(t Towers, cfg NetConfig, clips, ids, mask *Node) *Embeddings {
 // VideoEmbedding builds the video tower alone: clips [B, C, T, H, W] →
 // [B, EmbedDim], L2-normalised (the video half of Embed, for embedding
 // studies without their reports).
-func VideoEmbedding(t Towers, cfg ModelConfig, clips *Node) *Node {
+func VideoEmbedding(t Towers, cfg NetConfig, clips *Node) *Node {
 	vo := mvit.Encode(t.VideoEncoder, cfg.Video, clips)
 	vf := vo.Features
 	if cfg.VideoPooling == "mean" {
@@ -219,7 +219,7 @@ func VideoEmbedding(t Towers, cfg ModelConfig, clips *Node) *Node {
 
 // TextEmbedding builds the text tower alone: ids and mask of TextShape(B)
 // → [B, EmbedDim], L2-normalised (the text half of Embed).
-func TextEmbedding(t Towers, cfg ModelConfig, ids, mask *Node) *Node {
+func TextEmbedding(t Towers, cfg NetConfig, ids, mask *Node) *Node {
 	b := ids.Shape().Dimensions[0]
 	var tf *Node
 	switch cfg.TextInput {
