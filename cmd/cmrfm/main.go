@@ -8,6 +8,7 @@
 //	phantom   → phantom    (synthetic DICOM cohort with ground truth)
 //	text      → text       (report sentences, WordPiece ids, report index)
 //	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman)
+//	explain   → explain    (attention videos, view attention, UMAP)
 package main
 
 import (
@@ -95,6 +96,7 @@ cohort and tells you where the outputs are.`,
 		newPretrainCmd(a),
 		newFinetuneCmd(a),
 		newPredictCmd(a),
+		newExplainCmd(a),
 	)
 	return root
 }
