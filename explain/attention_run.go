@@ -446,4 +446,3 @@ func ReadAttentionH5(path string) (ClipAttention, error) {
 	}
 	return c, nil
 }
-

@@ -41,7 +41,7 @@ func TestViewAttentionReproducesAuthors(t *testing.T) {
 }
 
 type goldenRow struct {
-	rel, lo, hi     float64
+	rel, lo, hi    float64
 	clips, studies int
 }
 
