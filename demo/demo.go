@@ -61,6 +61,7 @@ func Stages() []Stage {
 		{"text", stageText},
 		{"pretrain", stagePretrain},
 		{"finetune", stageFinetune},
+		{"explain", stageExplain},
 	}
 }
 

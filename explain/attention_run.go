@@ -149,7 +149,7 @@ func Attention(ctx context.Context, o AttentionOptions) (*AttentionSummary, erro
 		}
 		var keep []cine.View
 		for _, v := range o.Views {
-			if !slices.Contains(bag, v) {
+			if !m.AnyView && !slices.Contains(bag, v) {
 				return nil, fmt.Errorf("explain: view %s is not among the model's views %v", v, bag)
 			}
 			keep = append(keep, v)

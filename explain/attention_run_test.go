@@ -328,7 +328,8 @@ func TestAttentionCheckpointAndErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `study "site_x-nothere.h5" is not in the store`) {
 		t.Errorf("unknown study: %v", err)
 	}
-	// A view the model does not take.
+	// A pretrained encoder explains any view; a fine-tuned model only its own.
+	m.AnyView = false
 	_, err = Attention(t.Context(), AttentionOptions{Model: m, Store: root, Split: "all", Views: []cine.View{"2CH"}, Out: out})
 	if err == nil || !strings.Contains(err.Error(), "view 2CH is not among the model's views") {
 		t.Errorf("view outside the model: %v", err)

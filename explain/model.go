@@ -48,6 +48,10 @@ type Model struct {
 	Transform data.Transform
 	// Source describes where the weights came from.
 	Source string
+	// AnyView is set when the model was not trained on a fixed set of
+	// views' bags (pretraining, raw encoder weights): any view may be
+	// explained, beyond the default Bag.Views.
+	AnyView bool
 }
 
 // LoadModel loads the encoder of a checkpoint or weight file.
@@ -139,6 +143,7 @@ func fromCheckpoint(path string, m *Model) (mvit.Config, *weights.Set, error) {
 		// of the configured views, as a classification bag holds them.
 		m.Bag = data.ClassificationBag()
 		m.Bag.Clip = c.ClipOptions(mc)
+		m.AnyView = true
 		if m.Bag.Views, err = c.ViewList(); err != nil {
 			return cfg, nil, fmt.Errorf("explain: %s: %w", path, err)
 		}
@@ -179,6 +184,7 @@ func fromWeights(o ModelOptions, m *Model) (mvit.Config, *weights.Set, error) {
 	}
 	m.Bag = data.ClassificationBag()
 	m.Bag.Clip.Frames = cfg.Frames
+	m.AnyView = true
 	m.Transform = data.EvalTransform()
 	if cfg.Height != 224 {
 		// The reference's 264 → 224 short-side scale and centre crop,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
@@ -186,3 +187,137 @@ func heatmapSize(rows []ViewAttention) (w, h vg.Length) {
 }
 
 var _ palette.Palette = divergingPalette(2)
+
+// categorical is the Tableau 10 palette.
+var categorical = []color.RGBA{
+	{0x1f, 0x77, 0xb4, 0xff}, {0xff, 0x7f, 0x0e, 0xff}, {0x2c, 0xa0, 0x2c, 0xff}, {0xd6, 0x27, 0x28, 0xff},
+	{0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff}, {0xe3, 0x77, 0xc2, 0xff}, {0x7f, 0x7f, 0x7f, 0xff},
+	{0xbc, 0xbd, 0x22, 0xff}, {0x17, 0xbe, 0xcf, 0xff},
+}
+
+// UMAPScatter draws 2-D points coloured by label: one colour per value
+// (legend) for up to 10 distinct labels, a magma scale (legend with the
+// range) for more numeric values, grey for missing labels; without labels
+// one colour.
+func UMAPScatter(points [][2]float64, labels []string, colorBy string) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = "UMAP"
+	if colorBy != "" {
+		p.Title.Text += " coloured by " + colorBy
+	}
+	p.X.Label.Text, p.Y.Label.Text = "UMAP 1", "UMAP 2"
+	radius := vg.Points(2.2)
+	if len(points) > 2000 {
+		radius = vg.Points(1.2)
+	}
+	add := func(xy plotter.XYs, c color.Color, name string) error {
+		if len(xy) == 0 {
+			return nil
+		}
+		s, err := plotter.NewScatter(xy)
+		if err != nil {
+			return fmt.Errorf("explain: %w", err)
+		}
+		s.GlyphStyle.Color, s.GlyphStyle.Radius, s.GlyphStyle.Shape = c, radius, draw.CircleGlyph{}
+		p.Add(s)
+		if name != "" {
+			p.Legend.Add(name, legendDot(c))
+		}
+		return nil
+	}
+	groups := map[string]plotter.XYs{}
+	var order []string
+	var missing plotter.XYs
+	for i, pt := range points {
+		lab := ""
+		if labels != nil {
+			lab = labels[i]
+		}
+		if labels != nil && lab == "" {
+			missing = append(missing, plotter.XY{X: pt[0], Y: pt[1]})
+			continue
+		}
+		if _, ok := groups[lab]; !ok {
+			order = append(order, lab)
+		}
+		groups[lab] = append(groups[lab], plotter.XY{X: pt[0], Y: pt[1]})
+	}
+	numeric := len(order) > 0
+	vals := map[string]float64{}
+	for _, l := range order {
+		v, err := strconv.ParseFloat(l, 64)
+		if err != nil {
+			numeric = false
+			break
+		}
+		vals[l] = v
+	}
+	grey := color.RGBA{0xbb, 0xbb, 0xbb, 0xff}
+	switch {
+	case labels == nil:
+		if err := add(groups[""], categorical[0], ""); err != nil {
+			return nil, err
+		}
+	case len(order) <= len(categorical):
+		if numeric {
+			slices.SortFunc(order, func(a, b string) int { return cmpFloat(vals[a], vals[b]) })
+		} else {
+			slices.Sort(order)
+		}
+		for i, l := range order {
+			if err := add(groups[l], categorical[i], l); err != nil {
+				return nil, err
+			}
+		}
+	case numeric:
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range vals {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		for _, l := range order {
+			t := 0.0
+			if hi > lo {
+				t = (vals[l] - lo) / (hi - lo)
+			}
+			c := magmaLUT[min(int(t*200)+30, 255)] // skip magma's near-black start
+			if err := add(groups[l], color.RGBA{c[0], c[1], c[2], 0xff}, ""); err != nil {
+				return nil, err
+			}
+		}
+		for _, e := range []struct {
+			v float64
+			t float64
+		}{{lo, 0}, {hi, 1}} {
+			c := magmaLUT[int(e.t*200)+30]
+			p.Legend.Add(strconv.FormatFloat(e.v, 'g', 4, 64), legendDot(color.RGBA{c[0], c[1], c[2], 0xff}))
+		}
+	default:
+		return nil, fmt.Errorf("explain: %d distinct non-numeric labels of %q: too many to colour (at most %d)", len(order), colorBy, len(categorical))
+	}
+	if err := add(missing, grey, "no label"); err != nil {
+		return nil, err
+	}
+	p.Legend.Top = true
+	return p, nil
+}
+
+// legendDot is a legend thumbnail: a dot larger than the plot's points.
+func legendDot(c color.Color) plot.Thumbnailer {
+	return dot{draw.GlyphStyle{Color: c, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}}
+}
+
+type dot struct{ style draw.GlyphStyle }
+
+func (d dot) Thumbnail(c *draw.Canvas) {
+	c.DrawGlyph(d.style, c.Center())
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

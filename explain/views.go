@@ -224,6 +224,9 @@ type ViewsOptions struct {
 	// Predictions are prediction tables or folders of them
 	// ([ReadViewTables]).
 	Predictions []string
+	// Target names the target of a single prediction file (default: its
+	// folder for predictions.csv, else its name).
+	Target string
 	// Out is the output folder.
 	Out string
 	ViewOptions
@@ -232,8 +235,10 @@ type ViewsOptions struct {
 
 // ViewsSummary reports what [Views] wrote.
 type ViewsSummary struct {
-	Rows  []ViewAttention
-	Files []string
+	Rows []ViewAttention
+	// Studies counts each target's studies.
+	Studies map[string]int
+	Files   []string
 }
 
 // Views computes the relative view attention of every prediction table
@@ -250,8 +255,15 @@ func Views(ctx context.Context, o ViewsOptions) (*ViewsSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := &ViewsSummary{}
+	if o.Target != "" {
+		if len(tabs) != 1 {
+			return nil, fmt.Errorf("explain: views: a target name for %d tables (it names a single prediction file)", len(tabs))
+		}
+		tabs[0].Target = o.Target
+	}
+	sum := &ViewsSummary{Studies: map[string]int{}}
 	for _, t := range tabs {
+		sum.Studies[t.Target] = len(t.Studies)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

@@ -67,6 +67,7 @@ studies.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&o.Predictions, "predictions", nil, "prediction table or folder (repeatable)")
+	f.StringVar(&o.Target, "target", "", "target name of a single prediction file (default: its folder or file name)")
 	f.StringVar(&o.Out, "out", "", "output folder")
 	f.IntVar(&o.Bootstrap, "bootstrap", 2000, "bootstrap resamples of the studies (0: no interval)")
 	f.Float64Var(&o.Level, "level", 0.95, "interval coverage")
@@ -218,5 +219,58 @@ func parseViews(s string) ([]cine.View, error) {
 }
 
 func newExplainUMAPCmd(a *app) *cobra.Command {
-	return &cobra.Command{Use: "umap"}
+	var o explain.UMAPOptions
+	cmd := &cobra.Command{
+		Use:   "umap --embeddings E [--predictions P] [--labels index.csv --color-by COL] --out DIR",
+		Short: "UMAP of embeddings (umap-learn's defaults, seeded): CSV coordinates and a scatter plot",
+		Long: `umap projects embeddings to 2-D with UMAP (McInnes et al. 2018; cmrfm's own
+implementation, checked against R's uwot) with umap-learn's defaults, as the
+paper: 15 neighbours, min_dist 0.1, Euclidean distance, spectral
+initialisation, 500 epochs up to 10,000 points and 200 above. One seed gives
+one result, whatever --workers.
+
+--embeddings takes cmrfm predict --embeddings' .npz (--array study_embedding,
+view_embedding or study_pooled), a .npy [N, D] or a CSV of numbers.
+--predictions is the predictions CSV of the same predict run: it names the
+rows (study keys). --labels (a dataset index or a predictions CSV) and
+--color-by COL colour the points by a column (up to 10 categories, or a
+numeric scale).
+
+Writes DIR/umap.csv (row, key, label, umap_1, umap_2), DIR/umap.png/.svg and
+DIR/umap.json (parameters, timing, trustworthiness T(15) up to 5,000 points).`,
+		Example: `  cmrfm explain umap --embeddings emb.npz --predictions preds/dcm/predictions.csv --labels store/index.csv --color-by dcm --out explain/umap`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Log = a.log
+			o.UMAP.Workers = a.workers
+			r, err := explain.UMAP(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "UMAP of %d points (%d-d, %s) in %.1f s", r.Points, r.Dim, r.Init, r.Seconds)
+			if r.Trustworthiness != nil {
+				fmt.Fprintf(a.stdout, ", trustworthiness(15) %.4f", *r.Trustworthiness)
+			}
+			fmt.Fprintln(a.stdout)
+			for _, f := range r.Files {
+				fmt.Fprintln(a.stdout, f)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Embeddings, "embeddings", "", "embeddings: predict --embeddings .npz, .npy or CSV")
+	f.StringVar(&o.Array, "array", "", "array of the .npz (default study_embedding)")
+	f.StringVar(&o.Predictions, "predictions", "", "predictions CSV of the same predict run (names the rows)")
+	f.StringVar(&o.Labels, "labels", "", "CSV with the --color-by column (dataset index or predictions)")
+	f.StringVar(&o.ColorBy, "color-by", "", "column to colour the points by")
+	f.StringVar(&o.Out, "out", "", "output folder")
+	f.IntVar(&o.UMAP.Neighbors, "n-neighbors", 15, "neighbours (the point itself included)")
+	f.Float64Var(&o.UMAP.MinDist, "min-dist", 0.1, "minimum distance of the embedding")
+	f.IntVar(&o.UMAP.Epochs, "epochs", 0, "optimisation epochs (0: 500 up to 10,000 points, else 200)")
+	f.StringVar(&o.UMAP.Init, "init", "spectral", "initialisation: spectral or random")
+	f.Uint64Var(&o.UMAP.Seed, "seed", 1, "random seed")
+	_ = cmd.MarkFlagRequired("embeddings")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
 }

@@ -87,8 +87,8 @@ func Trustworthiness(x Data, y []float64, dim, k int) (float64, error) {
 }
 
 // KNNAccuracy is the leave-one-out accuracy of a k-nearest-neighbour
-// majority vote in the embedding (ties go to the label of the nearest
-// voter among the tied labels): how well labels separate in 2-D.
+// majority vote in the embedding (ties go to the smallest label, as in
+// sklearn's KNeighborsClassifier): how well labels separate in 2-D.
 func KNNAccuracy(y []float64, dim int, labels []string, k int) (float64, error) {
 	n := len(labels)
 	if len(y) != n*dim || k < 1 || k >= n {
@@ -104,15 +104,14 @@ func KNNAccuracy(y []float64, dim int, labels []string, k int) (float64, error) 
 	}
 	ok := make([]bool, n)
 	parallel(n, func(i int) {
-		nb := sortedNeighbours(n, i, dy)[:k]
 		votes := map[string]int{}
-		best, bestN := "", 0
-		for _, j := range nb {
+		for _, j := range sortedNeighbours(n, i, dy)[:k] {
 			votes[labels[j]]++
 		}
-		for _, j := range nb { // nearest first: ties go to the nearer label
-			if v := votes[labels[j]]; v > bestN {
-				best, bestN = labels[j], v
+		best, bestN := "", 0
+		for l, v := range votes {
+			if v > bestN || v == bestN && l < best {
+				best, bestN = l, v
 			}
 		}
 		ok[i] = best == labels[i]

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sync"
 )
 
 // Options are UMAP's parameters. The zero value is umap-learn's defaults
@@ -106,15 +105,14 @@ func (r *Result) Point(i int) []float64 { return r.Embedding[i*r.Dim : (i+1)*r.D
 // initialisation and stochastic gradient descent with negative sampling
 // on the fuzzy set cross-entropy.
 //
-// The optimisation follows umap-learn's optimize_layout_euclidean (edge
+// The optimisation is umap-learn's optimize_layout_euclidean (edge
 // sampling in proportion to membership, 5 negative samples per positive
-// one, gradients clipped to ±4, linearly decaying learning rate) with one
-// change that makes it deterministic and parallel: vertices are processed
-// in fixed blocks of 512, and within a block each vertex's moves are
-// accumulated against the positions at the block's start (its own
-// included moves) and applied at the block's end. Only the head of an
-// edge moves (each undirected edge is stored in both directions), with
-// the attractive step doubled to match umap-learn's move_other.
+// one, gradients clipped to ±4, linearly decaying learning rate, both ends
+// of an edge moving), run sequentially as umap-learn runs it when seeded:
+// the neighbour search, the graph and the initialisation use Workers, the
+// SGD one core. (A deterministic block-parallel SGD was tried and dropped:
+// it changed the layouts' local density measurably against uwot's;
+// docs/explain.md.)
 func Fit(ctx context.Context, x Data, o Options) (*Result, error) {
 	if err := x.check(); err != nil {
 		return nil, err
@@ -318,13 +316,21 @@ func componentCentres(x Data, labels []int, nc, dim int, seed uint64) [][]float6
 	return pcaRows(cent, dim, seed)
 }
 
-// optimize runs the SGD epochs in place on y.
+// optimize runs the SGD epochs in place on y: umap-learn's
+// optimize_layout_euclidean, sequential, with move_other (both ends of a
+// sampled edge move; every undirected edge is stored in both directions).
 func optimize(ctx context.Context, y []float64, g *Graph, a, b float64, o Options, progress func(string, int, int)) error {
 	n, dim := g.N, o.Dim
 	ne := len(g.Col)
 	wmax := 0.0
 	for _, w := range g.W {
 		wmax = max(wmax, w)
+	}
+	head := make([]int32, ne)
+	for i := range n {
+		for e := g.Ptr[i]; e < g.Ptr[i+1]; e++ {
+			head[e] = int32(i)
+		}
 	}
 	eps := make([]float64, ne)
 	next := make([]float64, ne)
@@ -336,85 +342,55 @@ func optimize(ctx context.Context, y []float64, g *Graph, a, b float64, o Option
 		epsNeg[e] = eps[e] / float64(o.NegativeRate)
 		nextNeg[e] = epsNeg[e]
 	}
-	upd := make([]float64, n*dim)
-	const block = 512
-	workers := o.Workers
 	gamma := o.Repulsion
+	rs := splitmix(o.Seed ^ 0x5eed_0f_59d)
 	for epoch := range o.Epochs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		alpha := o.LearningRate * (1 - float64(epoch)/float64(o.Epochs))
 		fe := float64(epoch)
-		for b0 := 0; b0 < n; b0 += block {
-			b1 := min(b0+block, n)
-			work := func(v0, v1 int) {
-				cur := make([]float64, dim)
-				for i := v0; i < v1; i++ {
-					rs := splitmix(o.Seed ^ uint64(epoch)<<32 ^ uint64(i)*0x9e3779b97f4a7c15)
-					u := upd[i*dim : (i+1)*dim]
-					for e := g.Ptr[i]; e < g.Ptr[i+1]; e++ {
-						if next[e] > fe {
-							continue
-						}
-						for k := range dim {
-							cur[k] = y[i*dim+k] + u[k]
-						}
-						j := int(g.Col[e])
-						d2 := 0.0
-						for k := range dim {
-							t := cur[k] - y[j*dim+k]
-							d2 += t * t
-						}
-						if d2 > 0 {
-							pb := math.Pow(d2, b)
-							c := -2 * a * b * pb / d2 / (a*pb + 1)
-							for k := range dim {
-								u[k] += 2 * clip(c*(cur[k]-y[j*dim+k])) * alpha
-								cur[k] = y[i*dim+k] + u[k]
-							}
-						}
-						next[e] += eps[e]
-						nneg := int((fe - nextNeg[e]) / epsNeg[e])
-						for range nneg {
-							rs = splitmix(rs)
-							kk := int(rs % uint64(n))
-							d2 := 0.0
-							for k := range dim {
-								t := cur[k] - y[kk*dim+k]
-								d2 += t * t
-							}
-							if d2 <= 0 {
-								continue
-							}
-							c := 2 * gamma * b / ((0.001 + d2) * (a*math.Pow(d2, b) + 1))
-							for k := range dim {
-								u[k] += clip(c*(cur[k]-y[kk*dim+k])) * alpha
-								cur[k] = y[i*dim+k] + u[k]
-							}
-						}
-						nextNeg[e] += float64(nneg) * epsNeg[e]
-					}
+		for e := range ne {
+			if next[e] > fe {
+				continue
+			}
+			cur := y[int(head[e])*dim : int(head[e]+1)*dim]
+			j := int(g.Col[e])
+			other := y[j*dim : (j+1)*dim]
+			d2 := 0.0
+			for k := range dim {
+				t := cur[k] - other[k]
+				d2 += t * t
+			}
+			if d2 > 0 {
+				pb := powFast(d2, b)
+				c := -2 * a * b * pb / d2 / (a*pb + 1)
+				for k := range dim {
+					step := clip(c*(cur[k]-other[k])) * alpha
+					cur[k] += step
+					other[k] -= step
 				}
 			}
-			if workers <= 1 || b1-b0 < 64 {
-				work(b0, b1)
-			} else {
-				var wg sync.WaitGroup
-				step := (b1 - b0 + workers - 1) / workers
-				for v0 := b0; v0 < b1; v0 += step {
-					wg.Add(1)
-					go func(v0, v1 int) {
-						defer wg.Done()
-						work(v0, v1)
-					}(v0, min(v0+step, b1))
+			next[e] += eps[e]
+			nneg := int((fe - nextNeg[e]) / epsNeg[e])
+			for range nneg {
+				rs = splitmix(rs)
+				kk := int(rs % uint64(n))
+				other := y[kk*dim : (kk+1)*dim]
+				d2 := 0.0
+				for k := range dim {
+					t := cur[k] - other[k]
+					d2 += t * t
 				}
-				wg.Wait()
+				if d2 <= 0 {
+					continue
+				}
+				c := 2 * gamma * b / ((0.001 + d2) * (a*powFast(d2, b) + 1))
+				for k := range dim {
+					cur[k] += clip(c*(cur[k]-other[k])) * alpha
+				}
 			}
-			for i := b0 * dim; i < b1*dim; i++ {
-				y[i] += upd[i]
-				upd[i] = 0
-			}
+			nextNeg[e] += float64(nneg) * epsNeg[e]
 		}
 		progress("optimize", epoch+1, o.Epochs)
 	}
