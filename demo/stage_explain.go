@@ -48,10 +48,10 @@ func stageExplain(ctx context.Context, r *Run) (Result, error) {
 	}
 	c := att.Clips[0]
 	f := c.Files
+	path := func(name string) string { return att.Path(c, name) }
 	sum := fmt.Sprintf("attention videos of %d clips of study %s (%d heads each, %s), view attention of %d test studies, UMAP of %d clip embeddings by view",
 		len(att.Clips), c.Study, att.Heads, att.Format, views.Studies["lvef"], u.Points)
-	outs := []string{att.Manifest, filepath.Join(f.Dir, f.ContactSheet), filepath.Join(f.Dir, f.Input), filepath.Join(f.Dir, f.Rollout),
-		filepath.Join(f.Dir, f.Heads[len(f.Heads)-1][0])}
+	outs := []string{att.Manifest, path(f.ContactSheet), path(f.Input), path(f.Rollout), path(f.Heads[len(f.Heads)-1][0])}
 	outs = append(outs, views.Files...)
 	outs = append(outs, u.Files...)
 	return Result{Summary: sum, Outputs: outs}, nil

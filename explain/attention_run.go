@@ -78,6 +78,7 @@ type ClipRecord struct {
 	Start int `json:"start_frame"`
 	End   int `json:"end_frame"`
 	// Files are the rendered videos (nil for FormatH5); H5 the export.
+	// Both are relative to the output folder (the manifest's).
 	Files *ClipFiles `json:"files,omitempty"`
 	H5    string     `json:"h5,omitempty"`
 }
@@ -98,8 +99,18 @@ type AttentionSummary struct {
 	Overlay  bool         `json:"overlay"`
 	Clips    []ClipRecord `json:"clips"`
 	Failures []Failure    `json:"failures,omitempty"`
-	// Manifest is the manifest's path.
+	// Manifest is the manifest's path; Out the output folder, which the
+	// clips' Dir and H5 paths are relative to.
 	Manifest string `json:"-"`
+	Out      string `json:"-"`
+}
+
+// Path returns the path of a clip's file name (one of its ClipFiles).
+func (s *AttentionSummary) Path(c ClipRecord, name string) string {
+	if c.Files == nil {
+		return filepath.Join(s.Out, c.H5)
+	}
+	return filepath.Join(s.Out, c.Files.Dir, name)
 }
 
 // Studies counts the studies with at least one clip.
@@ -157,7 +168,7 @@ func Attention(ctx context.Context, o AttentionOptions) (*AttentionSummary, erro
 		m.Bag.Views = keep
 	}
 	sum := &AttentionSummary{Model: m.Source, Arch: m.Config.Name, Heads: m.Layout.Heads(), Format: o.Format,
-		Scale: o.Render.Scale.String(), Overlay: o.Render.Overlay, Manifest: filepath.Join(o.Out, AttentionManifest)}
+		Scale: o.Render.Scale.String(), Overlay: o.Render.Overlay, Manifest: filepath.Join(o.Out, AttentionManifest), Out: o.Out}
 	if vw != nil {
 		sum.Format = vw.Format
 	}
@@ -312,6 +323,7 @@ func explainStudy(ctx context.Context, m *Model, ds *data.BagDataset, i int, ren
 			ca.Blocks = append(ca.Blocks, BlockAttention{Heads: d[1], Nq: d[2], Nk: d[3], Data: tensors.MustCopyFlatData[float32](a)})
 		}
 		name := clipName(k, ref)
+		ca.Title = fmt.Sprintf("%s %s (frames %d-%d), %s", key, name, ref.Start, ref.End, cfg.Name)
 		rec := ClipRecord{Study: key, Name: name, View: string(ref.View), Slice: ref.Slice, Start: ref.Start, End: ref.End}
 		studyDir := filepath.Join(o.Out, safeName(key))
 		if o.Format == FormatH5 {
@@ -319,12 +331,13 @@ func explainStudy(ctx context.Context, m *Model, ds *data.BagDataset, i int, ren
 			if err := WriteAttentionH5(p, ca, [3]int(m.Layout.Input)); err != nil {
 				return recs, err
 			}
-			rec.H5 = p
+			rec.H5 = filepath.Join(safeName(key), name+".h5")
 		} else {
 			files, err := RenderClip(ctx, render, ca, filepath.Join(studyDir, name))
 			if err != nil {
 				return recs, err
 			}
+			files.Dir = filepath.Join(safeName(key), name)
 			rec.Files = files
 		}
 		if o.Log != nil {

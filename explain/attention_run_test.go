@@ -138,8 +138,11 @@ func TestAttentionGIF(t *testing.T) {
 		if !strings.HasPrefix(c.Name, "clip_0") || c.End-c.Start < 4 {
 			t.Errorf("clip record %+v", c)
 		}
+		if f.Dir != filepath.Join(key, c.Name) {
+			t.Errorf("clip folder %q, want %q relative to the output", f.Dir, filepath.Join(key, c.Name))
+		}
 		for _, name := range append([]string{f.Input, f.Rollout, f.Heads[0][0], f.Grids[3]}, f.Heads[3]...) {
-			g := decodeGIF(t, filepath.Join(f.Dir, name))
+			g := decodeGIF(t, s.Path(c, name))
 			if len(g.Image) != 4 {
 				t.Errorf("%s: %d frames, want 4", name, len(g.Image))
 			}
@@ -147,7 +150,7 @@ func TestAttentionGIF(t *testing.T) {
 				t.Errorf("%s: %v, want 224×224", name, b)
 			}
 		}
-		if st, err := os.Stat(filepath.Join(f.Dir, f.ContactSheet)); err != nil || st.Size() < 1000 {
+		if st, err := os.Stat(s.Path(c, f.ContactSheet)); err != nil || st.Size() < 1000 {
 			t.Errorf("contact sheet: %v", err)
 		}
 	}
@@ -188,7 +191,7 @@ func TestAttentionMP4(t *testing.T) {
 	}
 	for _, name := range []string{f.Input, f.Rollout, f.Heads[2][1]} {
 		cmd := exec.Command(probe, "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-			"stream=codec_name,width,height,pix_fmt,nb_read_frames,r_frame_rate", "-of", "csv=p=0", filepath.Join(f.Dir, name))
+			"stream=codec_name,width,height,pix_fmt,nb_read_frames,r_frame_rate", "-of", "csv=p=0", s.Path(s.Clips[0], name))
 		b, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("ffprobe %s: %v %s", name, err, b)
@@ -211,7 +214,7 @@ func TestAttentionH5RoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := s.Clips[0].H5
+	p := s.Path(s.Clips[0], "")
 	if filepath.Dir(p) != filepath.Join(h5dir, key) || !strings.HasSuffix(p, ".h5") {
 		t.Fatalf("h5 at %s", p)
 	}
@@ -251,7 +254,7 @@ for k in sorted(f.keys()):
 	direct := s2.Clips[0].Files
 	for _, name := range []string{direct.Input, direct.Rollout, direct.Heads[3][2]} {
 		a, _ := os.ReadFile(filepath.Join(files.Dir, name))
-		b, _ := os.ReadFile(filepath.Join(direct.Dir, name))
+		b, _ := os.ReadFile(s2.Path(s2.Clips[0], name))
 		if len(a) == 0 || string(a) != string(b) {
 			t.Errorf("%s differs between the h5 round trip and direct rendering", name)
 		}

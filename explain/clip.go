@@ -33,6 +33,8 @@ type ClipAttention struct {
 	Input    []float32
 	Channels int
 	Blocks   []BlockAttention
+	// Title heads the contact sheet (study, clip, model).
+	Title string
 }
 
 // shown returns the channel the input video shows: channel 1, as the
@@ -45,7 +47,8 @@ func (c ClipAttention) shown(in int) ([]float32, error) {
 	return c.Input[ch*in : (ch+1)*in], nil
 }
 
-// ClipFiles lists what [RenderClip] wrote, relative to Dir.
+// ClipFiles lists what [RenderClip] wrote, relative to Dir (which the
+// manifest gives relative to the output folder).
 type ClipFiles struct {
 	Dir   string `json:"dir"`
 	Input string `json:"input_video"`
@@ -188,7 +191,15 @@ func RenderClip(ctx context.Context, r ClipRender, c ClipAttention, dir string) 
 		if cell <= 0 {
 			cell = 112
 		}
-		if err := writePNG(filepath.Join(dir, ContactSheetName), ContactSheet(sheet, cell)); err != nil {
+		title := c.Title
+		if title == "" {
+			title = filepath.Base(dir)
+		}
+		title += fmt.Sprintf(" - magma, %s min-max", r.Render.Scale)
+		if r.Render.Overlay {
+			title += ", overlay"
+		}
+		if err := writePNG(filepath.Join(dir, ContactSheetName), ContactSheet(title, sheet, cell)); err != nil {
 			return nil, err
 		}
 		files.ContactSheet = ContactSheetName

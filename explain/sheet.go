@@ -23,18 +23,18 @@ type SheetRow struct {
 	Caption []string
 }
 
-// ContactSheet lays rows of frames out as one image: a label column, then
-// the row's cells, each scaled (nearest) to cell×cell pixels with its
-// caption underneath. Rows may have different lengths.
-func ContactSheet(rows []SheetRow, cell int) *image.RGBA {
-	const labelW, pad, capH = 78, 4, 14
+// ContactSheet lays rows of frames out as one image under a title line: a
+// label column, then the row's cells, each scaled (nearest) to cell×cell
+// pixels with its caption underneath. Rows may have different lengths.
+func ContactSheet(title string, rows []SheetRow, cell int) *image.RGBA {
+	const labelW, pad, capH, titleH = 78, 4, 14, 20
 	cols := 1
 	for _, r := range rows {
 		cols = max(cols, len(r.Cells))
 	}
 	rowH := cell + capH + pad
-	W := labelW + cols*(cell+pad) + pad
-	H := len(rows)*rowH + pad
+	W := max(labelW+cols*(cell+pad)+pad, 7*len(title)+2*pad)
+	H := titleH + len(rows)*rowH + pad
 	img := image.NewRGBA(image.Rect(0, 0, W, H))
 	xdraw.Draw(img, img.Bounds(), image.White, image.Point{}, xdraw.Src)
 	d := &font.Drawer{Dst: img, Src: image.NewUniform(color.Black), Face: basicfont.Face7x13}
@@ -42,8 +42,9 @@ func ContactSheet(rows []SheetRow, cell int) *image.RGBA {
 		d.Dot = fixed.P(x, y)
 		d.DrawString(s)
 	}
+	text(title, pad, 14)
 	for i, r := range rows {
-		y0 := pad + i*rowH
+		y0 := titleH + pad + i*rowH
 		text(r.Label, pad, y0+cell/2+4)
 		for j, c := range r.Cells {
 			x0 := labelW + j*(cell+pad)
