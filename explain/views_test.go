@@ -73,7 +73,7 @@ func readGolden(t *testing.T) map[string]goldenRow {
 }
 
 // Every target of the authors' validation set against an independent numpy
-// implementation (testdata/gen/explain/views/gen.py), and the bootstrap
+// implementation (testdata/gen/explain/gen_views.py), and the bootstrap
 // interval against numpy's with 20,000 resamples.
 func TestViewAttentionMatchesNumpy(t *testing.T) {
 	golden := readGolden(t)

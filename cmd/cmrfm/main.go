@@ -7,8 +7,10 @@
 //	store     → store      (HDF5 study store: inspect, verify)
 //	phantom   → phantom    (synthetic DICOM cohort with ground truth)
 //	text      → text       (report sentences, WordPiece ids, report index)
+//	label     → label      (disease labels from reports: rules, LLM server; agreement; merge)
 //	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman)
 //	explain   → explain    (attention videos, view attention, UMAP)
+//	serve     → serve      (test-set leaderboard web app; serve/db, serve/score)
 package main
 
 import (
@@ -88,6 +90,7 @@ cohort and tells you where the outputs are.`,
 		newStoreCmd(a),
 		newIngestCmd(a),
 		newTextCmd(a),
+		newLabelCmd(a),
 		newEvaluateCmd(a),
 		newDicomCmd(a),
 		newForwardCmd(a),
@@ -97,6 +100,8 @@ cohort and tells you where the outputs are.`,
 		newFinetuneCmd(a),
 		newPredictCmd(a),
 		newExplainCmd(a),
+		newReportCmd(a),
+		newServeCmd(a),
 	)
 	return root
 }

@@ -1,12 +1,3 @@
-// Package weights reads and writes named tensors in the formats published
-// model weights come in — safetensors, PyTorch's zip pickles (.pt, .pth,
-// .ckpt, .pyth) and NumPy's .npy/.npz — and checks a tensor set against what
-// a model expects. It knows nothing about any architecture: a model package
-// renames keys into its own layout ([Set.Rename]) and validates the result
-// ([Check]).
-//
-// cmrfm's own checkpoints are safetensors files whose metadata carries
-// "cmrfm.sha256", the SHA-256 of the tensor data; [Load] verifies it.
 package weights
 
 import (
@@ -282,4 +273,18 @@ func Check(want []Spec, have *Set) error {
 		return nil
 	}
 	return e
+}
+
+// Keep returns the tensors whose names start with one of prefixes, under
+// their own names, with the set's metadata.
+func (s *Set) Keep(prefixes ...string) *Set {
+	out, _ := s.Rename(func(n string) (string, bool) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(n, p) {
+				return n, true
+			}
+		}
+		return "", false
+	})
+	return out
 }
