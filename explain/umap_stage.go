@@ -2,8 +2,8 @@ package explain
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/binary"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"

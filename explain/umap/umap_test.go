@@ -2,10 +2,10 @@ package umap
 
 import (
 	"bufio"
-	"fmt"
 	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
