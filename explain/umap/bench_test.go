@@ -2,6 +2,7 @@ package umap
 
 import (
 	"math/rand/v2"
+	"syscall"
 	"testing"
 )
 
@@ -29,11 +30,14 @@ func clusters(n, d, k int, seed uint64) (Data, []string) {
 // 512 dimensions (bench/explain-umap.sh times uwot beside it).
 func BenchmarkFit10000x512(b *testing.B) {
 	x, _ := clusters(10000, 512, 10, 1)
+	cpu0 := cpuSeconds()
 	for b.Loop() {
 		if _, err := Fit(b.Context(), x, Options{Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	// CPU seconds per op (all threads): robust to other load on a shared machine.
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 }
 
 func BenchmarkExactKNN10000x512(b *testing.B) {
@@ -43,4 +47,10 @@ func BenchmarkExactKNN10000x512(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }

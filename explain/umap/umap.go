@@ -344,6 +344,7 @@ func optimize(ctx context.Context, y []float64, g *Graph, a, b float64, o Option
 	}
 	gamma := o.Repulsion
 	rs := splitmix(o.Seed ^ 0x5eed_0f_59d)
+	un := uint64(n)
 	for epoch := range o.Epochs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -354,8 +355,15 @@ func optimize(ctx context.Context, y []float64, g *Graph, a, b float64, o Option
 			if next[e] > fe {
 				continue
 			}
-			cur := y[int(head[e])*dim : int(head[e]+1)*dim]
-			j := int(g.Col[e])
+			i, j := int(head[e]), int(g.Col[e])
+			next[e] += eps[e]
+			nneg := int((fe - nextNeg[e]) / epsNeg[e])
+			nextNeg[e] += float64(nneg) * epsNeg[e]
+			if dim == 2 {
+				rs = sgd2(y, i, j, nneg, rs, un, a, b, gamma, alpha)
+				continue
+			}
+			cur := y[i*dim : (i+1)*dim]
 			other := y[j*dim : (j+1)*dim]
 			d2 := 0.0
 			for k := range dim {
@@ -364,18 +372,16 @@ func optimize(ctx context.Context, y []float64, g *Graph, a, b float64, o Option
 			}
 			if d2 > 0 {
 				pb := powFast(d2, b)
-				c := -2 * a * b * pb / d2 / (a*pb + 1)
+				c := -2 * a * b * pb / (d2 * (a*pb + 1))
 				for k := range dim {
 					step := clip(c*(cur[k]-other[k])) * alpha
 					cur[k] += step
 					other[k] -= step
 				}
 			}
-			next[e] += eps[e]
-			nneg := int((fe - nextNeg[e]) / epsNeg[e])
 			for range nneg {
 				rs = splitmix(rs)
-				kk := int(rs % uint64(n))
+				kk := int((rs >> 32) * un >> 32)
 				other := y[kk*dim : (kk+1)*dim]
 				d2 := 0.0
 				for k := range dim {
@@ -390,7 +396,6 @@ func optimize(ctx context.Context, y []float64, g *Graph, a, b float64, o Option
 					cur[k] += clip(c*(cur[k]-other[k])) * alpha
 				}
 			}
-			nextNeg[e] += float64(nneg) * epsNeg[e]
 		}
 		progress("optimize", epoch+1, o.Epochs)
 	}
@@ -398,6 +403,36 @@ func optimize(ctx context.Context, y []float64, g *Graph, a, b float64, o Option
 }
 
 func clip(v float64) float64 { return max(-4, min(4, v)) }
+
+// sgd2 is one sampled edge i→j of a 2-D layout (the common case, written
+// out): the attractive move of both ends, then nneg negative samples
+// moving i. It returns the generator state.
+func sgd2(y []float64, i, j, nneg int, rs, n uint64, a, b, gamma, alpha float64) uint64 {
+	x0, x1 := y[2*i], y[2*i+1]
+	o0, o1 := y[2*j], y[2*j+1]
+	d0, d1 := x0-o0, x1-o1
+	if d2 := d0*d0 + d1*d1; d2 > 0 {
+		pb := powFast(d2, b)
+		c := -2 * a * b * pb / (d2 * (a*pb + 1))
+		s0, s1 := clip(c*d0)*alpha, clip(c*d1)*alpha
+		x0, x1 = x0+s0, x1+s1
+		y[2*j], y[2*j+1] = o0-s0, o1-s1
+	}
+	for range nneg {
+		rs = splitmix(rs)
+		k := int((rs >> 32) * n >> 32)
+		e0, e1 := x0-y[2*k], x1-y[2*k+1]
+		d2 := e0*e0 + e1*e1
+		if d2 <= 0 {
+			continue
+		}
+		c := 2 * gamma * b / ((0.001 + d2) * (a*powFast(d2, b) + 1))
+		x0 += clip(c*e0) * alpha
+		x1 += clip(c*e1) * alpha
+	}
+	y[2*i], y[2*i+1] = x0, x1
+	return rs
+}
 
 // splitmix is one step of SplitMix64 (a counter-based generator: a
 // deterministic stream per vertex and epoch).

@@ -43,14 +43,20 @@ if (mode == "graph" || mode == "spectral") {
 } else if (mode == "embed") {
   for (s in seeds) {
     set.seed(s)
+    p0 <- proc.time()
     t0 <- Sys.time()
     Y <- umap(X, n_neighbors = 15, min_dist = 0.1, spread = 1, n_epochs = epochs, init = "spectral",
               learning_rate = 1, negative_sample_rate = 5, nn_method = nn, n_threads = threads,
               n_sgd_threads = sgd_threads, verbose = FALSE)
     dt <- as.numeric(difftime(Sys.time(), t0, units = "secs"))
+    p1 <- proc.time() - p0
+    cpu <- sum(p1[c("user.self", "sys.self")], na.rm = TRUE)
     out <- if (length(seeds) > 1) paste0(prefix, ".embedding.", s, ".csv") else paste0(prefix, ".embedding.csv")
     write.table(format(Y, digits = 17), out, sep = ",", row.names = FALSE, col.names = FALSE, quote = FALSE)
-    if (s == seeds[1]) writeLines(sprintf("%.3f", dt), paste0(prefix, ".seconds"))
+    if (s == seeds[1]) {
+      writeLines(sprintf("%.3f", dt), paste0(prefix, ".seconds"))
+      writeLines(sprintf("%.3f", cpu), paste0(prefix, ".cpu"))
+    }
   }
 } else {
   stop("mode must be graph, spectral or embed")
