@@ -137,7 +137,7 @@ func ViewHeatmap(rows []ViewAttention, subset string) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "Relative view attention (1 = uniform share)"
 	if subset != SubsetAll {
-		p.Title.Text += ", " + subset + " studies"
+		p.Title.Text += "\n" + subset + " studies"
 	}
 	p.Add(hm)
 	var xys plotter.XYs

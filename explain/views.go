@@ -243,7 +243,8 @@ type ViewsSummary struct {
 
 // Views computes the relative view attention of every prediction table
 // and writes Out/view_attention.csv and the heat map
-// Out/view_attention.{png,svg} (views × targets, all studies).
+// Out/view_attention.{png,svg} (views × targets, all studies); with
+// ByLabel also view_attention_positive and view_attention_negative.
 func Views(ctx context.Context, o ViewsOptions) (*ViewsSummary, error) {
 	if len(o.Predictions) == 0 {
 		return nil, fmt.Errorf("explain: views: no predictions given")
@@ -278,16 +279,29 @@ func Views(ctx context.Context, o ViewsOptions) (*ViewsSummary, error) {
 		return nil, err
 	}
 	sum.Files = append(sum.Files, csvPath)
-	p, err := ViewHeatmap(sum.Rows, SubsetAll)
-	if err != nil {
-		return nil, err
+	subsets := []string{SubsetAll}
+	if o.ByLabel {
+		subsets = append(subsets, SubsetPositive, SubsetNegative)
 	}
 	w, h := heatmapSize(sum.Rows)
-	files, err := savePlot(p, w, h, o.Out, ViewAttentionHeatmap)
-	if err != nil {
-		return nil, err
+	for _, sub := range subsets {
+		p, err := ViewHeatmap(sum.Rows, sub)
+		if err != nil {
+			if sub != SubsetAll {
+				continue // no labelled studies of this subset
+			}
+			return nil, err
+		}
+		name := ViewAttentionHeatmap
+		if sub != SubsetAll {
+			name += "_" + sub
+		}
+		files, err := savePlot(p, w, h, o.Out, name)
+		if err != nil {
+			return nil, err
+		}
+		sum.Files = append(sum.Files, files...)
 	}
-	sum.Files = append(sum.Files, files...)
 	return sum, nil
 }
 

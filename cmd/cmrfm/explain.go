@@ -44,7 +44,7 @@ target holding one of those. Repeat it for several tables.
 Writes DIR/view_attention.csv (target, subset, view, relative_attention,
 ci_lower, ci_upper, clips, studies) and DIR/view_attention.png/.svg (views ×
 targets). --by-label adds rows for positive (label ≥ 0.5) and negative
-studies.`,
+studies, and their heat maps view_attention_positive/_negative.png/.svg.`,
 		Example: `  cmrfm explain views --predictions preds/ --out explain/
   cmrfm explain views --predictions cmr_transformer-raw_dataframes/internal_classification_val/val_artifacts --out fig4c`,
 		Args: cobra.NoArgs,

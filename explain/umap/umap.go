@@ -108,11 +108,11 @@ func (r *Result) Point(i int) []float64 { return r.Embedding[i*r.Dim : (i+1)*r.D
 // The optimisation is umap-learn's optimize_layout_euclidean (edge
 // sampling in proportion to membership, 5 negative samples per positive
 // one, gradients clipped to ±4, linearly decaying learning rate, both ends
-// of an edge moving), run sequentially as umap-learn runs it when seeded:
-// the neighbour search, the graph and the initialisation use Workers, the
-// SGD one core. (A deterministic block-parallel SGD was tried and dropped:
-// it changed the layouts' local density measurably against uwot's;
-// docs/explain.md.)
+// of an edge moving). umap-learn runs it sequentially when seeded; for 2-D
+// layouts it runs here on Workers cores over 8 fixed vertex ranges (see
+// optimizeRanges), deterministic all the same, with the same layouts'
+// quality as the sequential run (docs/explain.md); other dimensions run
+// sequentially.
 func Fit(ctx context.Context, x Data, o Options) (*Result, error) {
 	if err := x.check(); err != nil {
 		return nil, err
@@ -166,7 +166,11 @@ func Fit(ctx context.Context, x Data, o Options) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("umap: init %q: want spectral or random", o.Init)
 	}
-	if err := optimize(ctx, y, pruned, a, b, o, progress); err != nil {
+	opt := optimize
+	if o.Dim == 2 {
+		opt = optimizeRanges
+	}
+	if err := opt(ctx, y, pruned, a, b, o, progress); err != nil {
 		return nil, err
 	}
 	res.Embedding = y
