@@ -8,6 +8,7 @@ import (
 
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/explain"
+	"github.com/cmrfm/cmrfm/internal/progress"
 	"github.com/cmrfm/cmrfm/model/ops"
 )
 
@@ -156,7 +157,17 @@ EXIT STATUS
 			}
 			o.Log = a.log
 			o.Workers = a.workers
+			var bar *progress.Bar
+			o.Progress = func(done, total int) {
+				if bar == nil {
+					bar = progress.New(a.stderr, total, "explain attention", "studies")
+				}
+				bar.Add(1)
+			}
 			s, err := explain.Attention(cmd.Context(), o)
+			if bar != nil {
+				bar.Finish()
+			}
 			if err != nil {
 				return err
 			}
@@ -243,7 +254,20 @@ DIR/umap.json (parameters, timing, trustworthiness T(15) up to 5,000 points).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Log = a.log
 			o.UMAP.Workers = a.workers
+			var bar *progress.Bar
+			o.UMAP.Progress = func(stage string, done, total int) {
+				if stage != "optimize" {
+					return
+				}
+				if bar == nil {
+					bar = progress.New(a.stderr, total, "umap", "epochs")
+				}
+				bar.Add(1)
+			}
 			r, err := explain.UMAP(cmd.Context(), o)
+			if bar != nil {
+				bar.Finish()
+			}
 			if err != nil {
 				return err
 			}
