@@ -77,6 +77,7 @@ func Stages() []Stage {
 		{"finetune", "fine-tune LVEF and DCM models, predict the test split", stageFinetune},
 		{"evaluate", "the paper's statistics on the test split", stageEvaluate},
 		{"serve", "score the test predictions on a throwaway leaderboard", stageServe},
+		{"explain", "attention videos, view attention and UMAP of the fine-tuned models", stageExplain},
 		{"report", "the HTML report", stageReport},
 	}
 }

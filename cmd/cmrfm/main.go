@@ -21,6 +21,7 @@
 //	embed     → retrieval       (study, view, clip and report embeddings of a pretraining checkpoint)
 //	search    → retrieval       (nearest studies and reports to a sentence or a study)
 //	zeroshot  → retrieval       (diagnosis from prompts, no labels; predict's CSV columns)
+//	explain   → explain         (attention videos, view attention, UMAP)
 //	report    → report          (the HTML report)
 //	serve     → serve           (test-set leaderboard web app; serve/db, serve/score)
 package main
@@ -115,6 +116,7 @@ cohort and tells you where the outputs are.`,
 		newEmbedCmd(a),
 		newSearchCmd(a),
 		newZeroShotCmd(a),
+		newExplainCmd(a),
 		newReportCmd(a),
 		newServeCmd(a),
 	)
