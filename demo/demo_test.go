@@ -3,7 +3,10 @@ package demo
 import (
 	"bytes"
 	"context"
+	"html"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -38,9 +41,22 @@ func TestQuickDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`id="task-lvef"`, `id="task-dcm"`, "quick smoke test"} {
+	for _, want := range []string{`id="task-lvef"`, `id="task-dcm"`, "quick smoke test", `id="explain"`,
+		`alt="contact sheet of `, ">rollout</a>"} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Every link the report makes to the demo's outputs (attention videos,
+	// contact sheets) leads to a file or folder the demo wrote.
+	links := regexp.MustCompile(`href="([^"#][^"]*)"`).FindAllSubmatch(page, -1)
+	if len(links) == 0 {
+		t.Error("the report links to none of the explain outputs")
+	}
+	for _, m := range links {
+		p := filepath.Join(filepath.Dir(r.Report()), filepath.FromSlash(html.UnescapeString(string(m[1]))))
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("report links to %s: %v", m[1], err)
 		}
 	}
 	err = r.Check()

@@ -2,6 +2,8 @@ package report
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +20,80 @@ type ExplainSection struct {
 	// Videos lists studies with attention videos and their link (relative
 	// to the report).
 	Videos []KV
+	// Clips are the explained clips listed in attention/attention.json:
+	// each clip's contact sheet inlined, with links to its videos.
+	Clips []ExplainClip
+}
+
+// ExplainClip is one clip cmrfm explain attention rendered.
+type ExplainClip struct {
+	Study, Name, View string
+	// Sheet is the clip's contact sheet (a PNG data: URI), "" when absent
+	// or too large to inline.
+	Sheet string
+	// Links are the clip's videos (input, rollout, one grid per block),
+	// relative to the report.
+	Links []KV
+}
+
+// attentionManifest is the part of cmrfm explain attention's
+// attention.json the report reads.
+type attentionManifest struct {
+	Clips []struct {
+		Study, Name, View string
+		Files struct {
+			Dir          string   `json:"dir"`
+			Input        string   `json:"input_video"`
+			Rollout      string   `json:"rollout"`
+			Grids        []string `json:"grids"`
+			ContactSheet string   `json:"contact_sheet"`
+		} `json:"files"`
+	} `json:"clips"`
+}
+
+// readAttentionManifest lists the clips of an attention folder's
+// attention.json (none when the file is absent).
+func readAttentionManifest(attDir, reportDir string) ([]ExplainClip, error) {
+	p := filepath.Join(attDir, "attention.json")
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	var m attentionManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("report: %s: %w", p, err)
+	}
+	var out []ExplainClip
+	for _, c := range m.Clips {
+		f := c.Files
+		if f.Dir == "" || !filepath.IsLocal(filepath.FromSlash(f.Dir)) {
+			return nil, fmt.Errorf("report: %s: clip %q: folder %q is not inside the attention folder", p, c.Name, f.Dir)
+		}
+		dir := filepath.Join(attDir, filepath.FromSlash(f.Dir))
+		ec := ExplainClip{Study: c.Study, Name: c.Name, View: c.View}
+		link := func(label, name string) {
+			if name != "" && filepath.IsLocal(name) {
+				ec.Links = append(ec.Links, KV{label, relLink(reportDir, filepath.Join(dir, name))})
+			}
+		}
+		link("input", f.Input)
+		link("rollout", f.Rollout)
+		for i, g := range f.Grids {
+			link(fmt.Sprintf("block %d heads", i), g)
+		}
+		if f.ContactSheet != "" && filepath.IsLocal(f.ContactSheet) {
+			if fig, err := imageFigure(filepath.Join(dir, f.ContactSheet)); err == nil && fig != nil {
+				ec.Sheet = fig.DataURI
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, ec)
+	}
+	return out, nil
 }
 
 type explainOutputs struct {
@@ -87,6 +163,9 @@ func readExplain(dir, reportDir string) (*explainOutputs, error) {
 		if f != nil {
 			e.section.Figures = append(e.section.Figures, *f)
 		}
+	}
+	if e.section.Clips, err = readAttentionManifest(filepath.Join(dir, "attention"), reportDir); err != nil {
+		return nil, err
 	}
 	keys := make([]string, 0, len(e.links))
 	for k := range e.links {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -231,5 +232,47 @@ func writeFile(t *testing.T, path, s string) {
 	}
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHTMLExplainClips: the clips listed in an explain folder's
+// attention/attention.json appear with their contact sheet inlined and
+// links to their videos relative to the report; a manifest that points
+// outside its folder is refused, naming the file.
+func TestHTMLExplainClips(t *testing.T) {
+	f := makeFixture(t)
+	exp := filepath.Join(f.Dir, "explain")
+	clip := filepath.Join(exp, "attention", "s1.h5", "clip_00_4CH")
+	png := []byte("\x89PNG\r\n\x1a\nnot decoded, only inlined")
+	writeFile(t, filepath.Join(clip, "contact_sheet.png"), string(png))
+	for _, n := range []string{"input_video.mp4", "rollout.mp4", "layer_00_grid.mp4"} {
+		writeFile(t, filepath.Join(clip, n), "video")
+	}
+	manifest := `{"clips":[{"study":"s1.h5","name":"clip_00_4CH","view":"4CH","files":{"dir":"%s",
+		"input_video":"input_video.mp4","rollout":"rollout.mp4","grids":["layer_00_grid.mp4"],"contact_sheet":"contact_sheet.png"}}]}`
+	writeFile(t, filepath.Join(exp, "attention", "attention.json"), fmt.Sprintf(manifest, "s1.h5/clip_00_4CH"))
+	o := f.options(filepath.Join(f.Dir, "out", "r.html"))
+	o.Explain = exp
+	if _, err := WriteHTML(o); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(o.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(png) + `"`,
+		`alt="contact sheet of s1.h5 clip_00_4CH"`,
+		`<a href="../explain/attention/s1.h5/clip_00_4CH/rollout.mp4">rollout</a>`,
+		`<a href="../explain/attention/s1.h5/clip_00_4CH/input_video.mp4">input</a>`,
+		`<a href="../explain/attention/s1.h5/clip_00_4CH/layer_00_grid.mp4">block 0 heads</a>`,
+	} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+	writeFile(t, filepath.Join(exp, "attention", "attention.json"), fmt.Sprintf(manifest, "../../elsewhere"))
+	if _, err := WriteHTML(o); err == nil || !strings.Contains(err.Error(), "attention.json") || !strings.Contains(err.Error(), "not inside") {
+		t.Errorf("manifest pointing outside: err = %v", err)
 	}
 }
