@@ -92,6 +92,12 @@ func LoadConfig(path string) (Config, error) {
 	return c, nil
 }
 
+// CheckConfig reports what is wrong with a configuration (nil if nothing).
+func CheckConfig(c Config) error {
+	_, err := c.withDefaults()
+	return err
+}
+
 // withDefaults fills defaults and validates.
 func (c Config) withDefaults() (Config, error) {
 	if c.Out == "" {

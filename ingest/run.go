@@ -267,7 +267,7 @@ func (r *runner) processUnit(ctx context.Context, u Unit) []*Entry {
 	case UnitArchive:
 		tmp := filepath.Join(r.cfg.Out, ".cmrfm-tmp", id)
 		os.RemoveAll(tmp)
-		if err := extractArchive(u.Path, tmp); err != nil {
+		if err := extractArchive(u.Path, tmp, defaultArchiveLimits); err != nil {
 			os.RemoveAll(tmp)
 			return fail(err)
 		}
