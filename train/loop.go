@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,14 +95,31 @@ type Runner[B any] struct {
 	// StopAfter > 0 interrupts the run once that many updates are done,
 	// as a Ctrl-C would (used by tests and the demo).
 	StopAfter int
+	// MaxBadBatches is how many updates may be skipped for a non-finite
+	// loss or gradient (Optimizer.Step) before the run stops with an
+	// error; each skip is logged with the batch's study keys (when the
+	// batch type has a StudyKeys method) and leaves the model unchanged.
+	// 0 stops at the first; a negative value never stops.
+	MaxBadBatches int
 	Log       *slog.Logger
 	// Progress receives a progress bar when it is a terminal.
 	Progress io.Writer
 }
 
+// Keyed is implemented by batches that can name their studies (logged when
+// a batch is skipped).
+type Keyed interface{ StudyKeys() []string }
+
+// ErrBadBatches is returned (wrapped) when more than MaxBadBatches updates
+// were skipped for non-finite values.
+var ErrBadBatches = errors.New("train: too many batches with a non-finite loss or gradient")
+
 // Summary reports a run.
 type Summary struct {
 	State State
+	// Skipped counts the updates skipped for a non-finite loss or
+	// gradient over the whole run (earlier processes included).
+	Skipped int
 	// Rows are all metrics rows (earlier ones included after a resume).
 	Rows []Row
 	// Files written.
@@ -197,6 +215,10 @@ func (r *Runner[B]) Run(ctx context.Context) (*Summary, error) {
 	bar.Add(st.Updates)
 	defer bar.Finish()
 
+	skippedBefore, err := r.Optimizer.Skipped()
+	if err != nil {
+		return nil, err
+	}
 	var lastLR float64
 	flush := func() error {
 		if st.Pending == nil {
@@ -331,8 +353,28 @@ func (r *Runner[B]) Run(ctx context.Context) (*Summary, error) {
 				runErr = fmt.Errorf("train: update %d: %w", st.Updates+1, err)
 				break
 			}
+			if apply {
+				n, err := r.Optimizer.Skipped()
+				if err != nil {
+					runErr = err
+					break
+				}
+				if n > skippedBefore {
+					skippedBefore = n
+					var keys []string
+					if k, ok := any(cur).(Keyed); ok {
+						keys = k.StudyKeys()
+					}
+					log.Warn("batch skipped: non-finite loss or gradient; the model is unchanged", "update", st.Updates+1,
+						"epoch", st.Epoch, "studies", keys, "skipped so far", n)
+					if r.MaxBadBatches >= 0 && n > r.MaxBadBatches {
+						runErr = fmt.Errorf("%w: %d (max_bad_batches %d); the last at update %d, studies %v", ErrBadBatches, n, r.MaxBadBatches, st.Updates+1, keys)
+						break
+					}
+				}
+			}
 			for _, c := range r.TrainColumns {
-				if v, ok := vals[c]; ok {
+				if v, ok := vals[c]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
 					if st.Window == nil {
 						st.Window = map[string]Sum{}
 					}
@@ -414,7 +456,7 @@ func (r *Runner[B]) Run(ctx context.Context) (*Summary, error) {
 			return sum, err
 		}
 		log.Info("interrupted: checkpoint written; resume to continue", "checkpoint", last, "updates", st.Updates)
-		sum.State, sum.Rows, sum.Elapsed = st, slices.Clone(metrics.Rows()), time.Since(t0)
+		sum.State, sum.Rows, sum.Elapsed, sum.Skipped = st, slices.Clone(metrics.Rows()), time.Since(t0), skippedBefore
 		if err := ctx.Err(); err != nil {
 			return sum, fmt.Errorf("%w: %w", ErrInterrupted, err)
 		}
@@ -434,7 +476,7 @@ func (r *Runner[B]) Run(ctx context.Context) (*Summary, error) {
 			return sum, err
 		}
 	}
-	sum.State, sum.Rows, sum.Elapsed = st, slices.Clone(metrics.Rows()), time.Since(t0)
+	sum.State, sum.Rows, sum.Elapsed, sum.Skipped = st, slices.Clone(metrics.Rows()), time.Since(t0), skippedBefore
 	return sum, nil
 }
 

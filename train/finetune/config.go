@@ -182,6 +182,10 @@ type TrainerConfig struct {
 	CheckpointEvery int `yaml:"checkpoint_every"`
 	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go:ops_sequential).
 	Backend string `yaml:"backend"`
+	// MaxBadBatches is how many batches with a non-finite loss or
+	// gradient may be skipped (the model is left unchanged and the
+	// batch's studies logged) before the run stops with an error.
+	MaxBadBatches int `yaml:"max_bad_batches"`
 	// Progress draws a progress bar on a terminal.
 	Progress bool `yaml:"progress"`
 }
@@ -207,7 +211,7 @@ func RegressionConfig() Config {
 			HeadDropout: 0.25, HuberDelta: 1},
 		Optim: o,
 		Trainer: TrainerConfig{Epochs: 100, MaxSteps: 100000, BatchSize: 1, MaxInstances: 32, LogEvery: 50,
-			ValEvery: 1000, ValStudies: 400, CheckpointEvery: 500, Progress: true},
+			ValEvery: 1000, ValStudies: 400, CheckpointEvery: 500, MaxBadBatches: 10, Progress: true},
 	}
 }
 

@@ -144,6 +144,10 @@ type TrainerConfig struct {
 	LogEvery int `yaml:"log_every"`
 	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go:ops_sequential).
 	Backend string `yaml:"backend"`
+	// MaxBadBatches is how many batches with a non-finite loss or
+	// gradient may be skipped (the model is left unchanged and the
+	// batch's studies logged) before the run stops with an error.
+	MaxBadBatches int `yaml:"max_bad_batches"`
 	// Progress draws a progress bar on stderr.
 	Progress bool `yaml:"progress"`
 }
@@ -169,7 +173,7 @@ func PaperConfig() Config {
 			Temperature: 0.1, Lambda: 0.75, Flood: 0.05},
 		Optim: train.AdamW{LR: 4.8e-5, WeightDecay: 1e-6, Eps: 1e-8, Betas: [2]float64{0.9, 0.999}, Decay: train.DecayAll,
 			Accumulate: 1, Schedule: train.Schedule{Milestones: []int{300}, Gamma: 0.1, Interval: train.PerEpoch}},
-		Trainer: TrainerConfig{Epochs: 600, BatchSize: 32, RecallPool: 32, CheckpointEvery: 10, LogEvery: 10, Progress: true},
+		Trainer: TrainerConfig{Epochs: 600, BatchSize: 32, RecallPool: 32, CheckpointEvery: 10, LogEvery: 10, MaxBadBatches: 10, Progress: true},
 	}
 }
 

@@ -202,7 +202,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 		Epochs: c.Trainer.Epochs, MaxSteps: c.Trainer.MaxSteps, LogEvery: c.Trainer.LogEvery,
 		TrainColumns: TrainColumns, ValColumns: ValColumns,
 		CheckpointEpochs: c.Trainer.CheckpointEvery, KeepSnapshots: true,
-		Seed: int64(c.Seed), Resume: o.Resume, StopAfter: o.StopAfter, Log: log,
+		Seed: int64(c.Seed), Resume: o.Resume, StopAfter: o.StopAfter, Log: log, MaxBadBatches: c.Trainer.MaxBadBatches,
 	}
 	if c.Trainer.Progress {
 		runner.Progress = o.Progress
