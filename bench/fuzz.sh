@@ -34,8 +34,8 @@ echo "| package | target | time | executions | new interesting | result |"
 echo "|---|---|---:|---:|---:|---|"
 for t in "${targets[@]}"; do
   pkg=${t%%:*} name=${t##*:}
-  log="$OUT/${pkg//\//_}_$name.log"
-  nice -n 15 go test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -parallel 1 >"$log" 2>&1
+  log="$OUT/$(tr / _ <<<"${pkg#./}")_$name.log"
+  nice -n 15 go test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -timeout 0 -parallel 1 >"$log" 2>&1
   rc=$?
   last=$(grep -E '^fuzz: elapsed' "$log" | tail -1)
   execs=$(sed -E 's/.*execs: ([0-9]+).*/\1/' <<<"$last")

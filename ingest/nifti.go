@@ -75,6 +75,9 @@ func (r *runner) processNIfTI(u Unit, id string) []*Entry {
 	}
 	e.Status = StatusOK
 	e.study = &cine.Study{Key: e.Key, Views: map[cine.View]*cine.Video{cine.ViewSAX: v}}
+	if err := r.reports.deidentify(e, e.identity); err != nil {
+		return fail(err)
+	}
 	e.Seconds = math.Round(time.Since(t0).Seconds()*1000) / 1000
 	return []*Entry{e}
 }

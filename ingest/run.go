@@ -50,6 +50,8 @@ type runner struct {
 	log    *slog.Logger
 	pseudo *Pseudonymizer
 	smap   *SeriesMap
+	// reports de-identifies each written study's report (nil: no reports).
+	reports *reportDeid
 
 	mu     sync.Mutex
 	claims map[string]string // study key → unit that wrote it
@@ -109,6 +111,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progressW io.Writer)
 		}
 	}
 	r := &runner{cfg: cfg, log: log, pseudo: pseudo, smap: smap, claims: map[string]string{}}
+	if r.reports, err = newReportDeid(cfg, pseudo, salt); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}

@@ -86,9 +86,30 @@ type FileProblem struct {
 	Error string `json:"error"`
 }
 
-// studyIdentity holds the identifiers of one study, in memory only.
+// studyIdentity holds the identifiers of one study, in memory only: the
+// crosswalk's, and what report de-identification removes.
 type studyIdentity struct {
 	PatientID, Accession, StudyUID, UnitPath string
+	// Names are person names of the headers (patient, referring and
+	// performing physicians, operators), OtherIDs other patient IDs,
+	// Institution the institution's name.
+	Names, OtherIDs []string
+	Institution     string
+}
+
+// identityOf reads a study's identifiers from one of its files.
+func identityOf(ds *dicom.DataSet, unitPath string) studyIdentity {
+	id := studyIdentity{
+		PatientID: ds.String(dicom.TagPatientID), Accession: ds.String(dicom.TagAccessionNumber),
+		StudyUID: ds.String(dicom.TagStudyInstanceUID), UnitPath: unitPath,
+		Institution: ds.String(dicom.TagInstitutionName),
+	}
+	for _, t := range []dicom.Tag{dicom.TagPatientName, dicom.TagReferringPhysicianName, dicom.TagPerformingPhysicianName,
+		dicom.TagOperatorsName, dicom.TagNameOfPhysiciansReadingStudy, dicom.TagRequestingPhysician} {
+		id.Names = append(id.Names, ds.Strings(t)...)
+	}
+	id.OtherIDs = ds.Strings(dicom.TagOtherPatientIDs)
+	return id
 }
 
 type unitCompletion struct {
@@ -123,10 +144,7 @@ func (r *runner) processFiles(u Unit, unitID, unitPath string, files []string, s
 				uid := ds.String(dicom.TagStudyInstanceUID)
 				g := groups[uid]
 				if g == nil {
-					g = &studyGroup{id: studyIdentity{
-						PatientID: ds.String(dicom.TagPatientID), Accession: ds.String(dicom.TagAccessionNumber),
-						StudyUID: uid, UnitPath: unitPath,
-					}}
+					g = &studyGroup{id: identityOf(ds, unitPath)}
 					groups[uid] = g
 				}
 				g.images = append(g.images, imgs...)
@@ -239,6 +257,9 @@ func (r *runner) processStudy(unitID string, g *studyGroup) *Entry {
 	}
 	e.Status = StatusOK
 	e.study = study
+	if err := r.reports.deidentify(e, &id); err != nil {
+		e.Status, e.Error, e.study = StatusFailed, err.Error(), nil
+	}
 	return e
 }
 

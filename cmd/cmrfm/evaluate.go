@@ -118,7 +118,7 @@ func runEvaluateClassification(a *app, f *classFlags) error {
 	case "no":
 		f.opt.Pairing = stats.Unpaired
 	default:
-		return fmt.Errorf("--paired %q: want auto, yes or no", f.paired)
+		return usagef("--paired %q: want auto, yes or no", f.paired)
 	}
 	switch f.ci {
 	case "delong":
@@ -126,18 +126,24 @@ func runEvaluateClassification(a *app, f *classFlags) error {
 	case "bootstrap":
 		f.opt.CI = evaluate.Bootstrap
 		if f.bootN <= 0 {
-			return fmt.Errorf("--boot-n %d: want a positive number", f.bootN)
+			return usagef("--boot-n %d: want a positive number", f.bootN)
 		}
 		f.opt.Bootstrap = stats.Bootstrap{Reps: f.bootN, Seed: f.seed}
 	default:
-		return fmt.Errorf("--ci %q: want delong or bootstrap", f.ci)
+		return usagef("--ci %q: want delong or bootstrap", f.ci)
 	}
 	if f.tests != "" && f.opt.Baseline == "" {
-		return errors.New("--tests needs --baseline")
+		return usageError{errors.New("--tests needs --baseline")}
 	}
 	rep, err := evaluate.Classify(f.opt)
 	if err != nil {
 		return err
+	}
+	for _, t := range rep.Targets {
+		reportExcluded(a, t.Name, "pretrained", t.Pretrained.Excluded)
+		if t.Baseline != nil {
+			reportExcluded(a, t.Name, "baseline", t.Baseline.Excluded)
+		}
 	}
 	a.log.Info("evaluated", "targets", len(rep.Targets), "pred", f.opt.Pred, "baseline", f.opt.Baseline)
 	for _, o := range []struct {
@@ -208,11 +214,17 @@ suffixed _baseline and _pretrained, followed by hf_p_val.
 
 func runEvaluateRegression(a *app, f *regFlags) error {
 	if f.opt.Cutoff == 0 {
-		return errors.New("--cutoff 0: want a non-zero cut-off")
+		return usageError{errors.New("--cutoff 0: want a non-zero cut-off")}
 	}
 	rep, err := evaluate.Regress(f.opt)
 	if err != nil {
 		return err
+	}
+	for _, t := range rep.Targets {
+		reportExcluded(a, t.Name, "pretrained", t.Pretrained.Excluded)
+		if t.Baseline != nil {
+			reportExcluded(a, t.Name, "baseline", t.Baseline.Excluded)
+		}
 	}
 	a.log.Info("evaluated", "targets", len(rep.Targets), "pred", f.opt.Pred, "baseline", f.opt.Baseline)
 	if err := writeOutput(a, f.out, rep.WriteResults); err != nil {
@@ -266,4 +278,12 @@ func writeOutput(a *app, path string, write func(io.Writer) error) error {
 	}
 	a.log.Info("wrote", "file", path)
 	return nil
+}
+
+// reportExcluded says how many rows of a table the statistics left out.
+func reportExcluded(a *app, target, model string, ex evaluate.Excluded) {
+	if ex.NoLabel+ex.NoPrediction == 0 {
+		return
+	}
+	fmt.Fprintf(a.stdout, "%s (%s): left out %d rows without a label and %d without a prediction\n", target, model, ex.NoLabel, ex.NoPrediction)
 }

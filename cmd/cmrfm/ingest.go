@@ -54,7 +54,13 @@ Flags override the --config file.`,
 			if len(sum.Duplicates) > 0 {
 				fmt.Fprintf(a.stdout, "warning:  %d groups of studies with identical pixels (see duplicate_of in the manifest)\n", len(sum.Duplicates))
 			}
-			return nil
+			// A study that failed or has no usable view is an item not done
+			// (the manifest says why); an input with no study at all failed.
+			notDone := sum.Failed + sum.NoViews
+			if sum.Studies == 0 {
+				return fmt.Errorf("ingest: no study found in %d input units", sum.Units)
+			}
+			return outcome("ingest", notDone, sum.Studies)
 		},
 	}
 	f := cmd.Flags()
@@ -73,6 +79,8 @@ Flags override the --config file.`,
 	f.StringVar(&c.Shard, "shard", "", "process only shard i/n of the units (Slurm/Kubernetes job arrays)")
 	f.StringVar(&c.Reports, "reports", "", "reports (JSONL/CSV keyed by AccessionNumber) to write de-identified")
 	f.StringVar(&c.Labels, "labels", "", "labels CSV keyed by AccessionNumber, joined into index.csv")
+	f.BoolVar(&c.NoReportDeid, "no-report-deid", false, "do not de-identify report text (only the row's own identifiers are removed)")
+	f.StringVar(&c.ReportDates, "report-dates", "", "dates in reports: remove (default, → [DATE]) or shift (per-patient salted offset)")
 	f.BoolVar(&c.PlainPaths, "plain-paths", false, "log and record input paths as they are (may contain identifiers)")
 	return cmd
 }
@@ -121,6 +129,12 @@ func merge(cmd *cobra.Command, cfg, flags *ingest.Config) {
 	}
 	if set("labels") {
 		cfg.Labels = flags.Labels
+	}
+	if set("no-report-deid") {
+		cfg.NoReportDeid = flags.NoReportDeid
+	}
+	if set("report-dates") {
+		cfg.ReportDates = flags.ReportDates
 	}
 	if set("plain-paths") {
 		cfg.PlainPaths = flags.PlainPaths

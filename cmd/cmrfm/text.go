@@ -63,7 +63,7 @@ the column --studies-column, or a list with one key a line.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if reports == "" || out == "" {
-				return errors.New("text index: --reports and --out are required")
+				return usageError{errors.New("text index: --reports and --out are required")}
 			}
 			tok, err := text.Load(vocab)
 			if err != nil {
@@ -83,7 +83,7 @@ the column --studies-column, or a list with one key a line.`,
 				return err
 			}
 			printIndexStats(a, idx, out)
-			return nil
+			return outcome("text index", len(idx.Skipped), len(idx.Skipped)+len(idx.Studies))
 		},
 	}
 	f := cmd.Flags()
@@ -159,7 +159,7 @@ cuts longer encodings (the final [SEP] is kept); nothing is padded.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if maxLength < 0 || maxLength == 1 {
-				return fmt.Errorf("--max-length %d: want 0 (no limit) or at least 2", maxLength)
+				return usagef("--max-length %d: want 0 (no limit) or at least 2", maxLength)
 			}
 			tok, err := text.Load(vocab)
 			if err != nil {

@@ -48,8 +48,11 @@ type Summary struct {
 	// TrainStudies and ValStudies count the rows used; PosWeight is the
 	// positive-class weight per target (classification).
 	TrainStudies, ValStudies int
-	// Unlabelled counts the rows left out for having no label.
+	// Unlabelled counts the rows left out for having no label; LeftOut
+	// the times a training study was left out of a batch because it could
+	// not be read or gave no usable clip (summed over epochs).
 	Unlabelled Unlabelled
+	LeftOut    int
 	PosWeight                []float64
 	// Plots written (loss curve, validation metric curve).
 	Plots []string
@@ -329,7 +332,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 	if eval != nil {
 		r.ValEvery = c.Trainer.ValEvery
 		r.Validate = func(ctx context.Context, _ train.State) (map[string]float64, error) {
-			preds, _, err := eval.Run(ctx, valDS, c.Trainer.ValStudies, max(c.Data.Workers, 1), nil)
+			preds, _, err := eval.Run(ctx, valDS, c.Trainer.ValStudies, max(c.Data.Workers, 1), log)
 			if err != nil {
 				return nil, err
 			}
@@ -343,6 +346,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 		sum.Summary = *ts
 	}
 	if n := src.skipped.Load(); n > 0 {
+		sum.LeftOut = int(n)
 		log.Warn("training studies left out (no usable clip or unreadable), summed over epochs", "count", n)
 	}
 	if err != nil {
