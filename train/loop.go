@@ -101,7 +101,7 @@ type Runner[B any] struct {
 	// batch type has a StudyKeys method) and leaves the model unchanged.
 	// 0 stops at the first; a negative value never stops.
 	MaxBadBatches int
-	Log       *slog.Logger
+	Log           *slog.Logger
 	// Progress receives a progress bar when it is a terminal.
 	Progress io.Writer
 }

@@ -13,11 +13,11 @@ func TestExitStatusUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"no-such-command"},
 		{"ingest", "--no-such-flag"},
-		{"store", "verify"},                   // missing argument
-		{"dicom", "dump", "a", "b"},           // too many arguments
-		{"phantom"},                           // --out missing
-		{"predict", "--store", "x"},           // --checkpoint missing
-		{"text", "index", "--out", "x.json"},  // --reports missing
+		{"store", "verify"},                  // missing argument
+		{"dicom", "dump", "a", "b"},          // too many arguments
+		{"phantom"},                          // --out missing
+		{"predict", "--store", "x"},          // --checkpoint missing
+		{"text", "index", "--out", "x.json"}, // --reports missing
 		{"text", "deid", "--dates", "sideways"},
 		{"--log-level", "loud", "version"},
 		{"evaluate", "classification", "--pred", "x.csv", "--out", "-", "--ci", "magic"},

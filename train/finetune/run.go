@@ -53,7 +53,7 @@ type Summary struct {
 	// not be read or gave no usable clip (summed over epochs).
 	Unlabelled Unlabelled
 	LeftOut    int
-	PosWeight                []float64
+	PosWeight  []float64
 	// Plots written (loss curve, validation metric curve).
 	Plots []string
 	// Config is the run's YAML.
