@@ -61,7 +61,7 @@ const (
 	// AlongNormal orders slices by increasing position along row × column.
 	AlongNormal
 	// SliceLocationDescending is the reference toolkit's order (stacked
-	// series sorted by SliceLocation, descending; REFERENCE-SPEC §1.4).
+	// series sorted by SliceLocation, descending; docs/reference.md §1.4).
 	SliceLocationDescending
 )
 

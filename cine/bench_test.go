@@ -10,7 +10,7 @@ import (
 // BenchmarkAssembleSunnybrook: the whole SCD0000101 study (240 cine + 15
 // scout files) from disk to the ordered 12×20 cine: read, parse, group, order,
 // decode every frame and fill a 3-channel uint8 video (stored value >> 2,
-// clamped). testdata/gen/dicom/bench_pydicom.py times pydicom doing the same.
+// clamped). bench/dicom/bench_pydicom.py times pydicom doing the same.
 func BenchmarkAssembleSunnybrook(b *testing.B) {
 	cineFiles, scoutFiles := sunnybrook(b)
 	files := append(append([]string(nil), cineFiles...), scoutFiles...)

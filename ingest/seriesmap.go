@@ -26,7 +26,7 @@ type Rule struct {
 }
 
 // SeriesMap assigns views by exact SeriesDescription, as the reference's
-// build_dataset.py does (REFERENCE-SPEC §1.8).
+// build_dataset.py does (docs/reference.md §1.8).
 type SeriesMap struct {
 	rules  []Rule
 	byDesc map[string]int

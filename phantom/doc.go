@@ -15,6 +15,6 @@
 // The DICOM files are MR Image Storage (PS3.3 A.4) or Enhanced MR Image
 // Storage (PS3.3 A.36.2) in Explicit VR Little Endian (PS3.5 §7.1.2),
 // written by internal/dcmenc; the view vocabulary follows the reference's
-// series-description maps (REFERENCE-SPEC §1.8). Every run with one seed
+// series-description maps (docs/reference.md §1.8). Every run with one seed
 // writes byte-identical files.
 package phantom

@@ -16,7 +16,7 @@ import (
 	"github.com/suyashkumar/dicom/pkg/tag"
 )
 
-// referenceViews is the reference's exact-string view map (REFERENCE-SPEC
+// referenceViews is the reference's exact-string view map (docs/reference.md
 // §1.8, cmr_toolkit series_descriptions_master.csv and
 // ukbiobank_series_map.csv), matched after ' '→'_' and '/'→'_'.
 var referenceViews = map[string][]string{

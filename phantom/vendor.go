@@ -6,7 +6,7 @@ import (
 
 // descFamily is one coherent set of series descriptions as a site's
 // protocol names them. Every cine name is in the reference's view map
-// (REFERENCE-SPEC §1.8), after its ' '→'_' replacement.
+// (docs/reference.md §1.8), after its ' '→'_' replacement.
 type descFamily struct {
 	lax map[cine.View]string
 	sax string

@@ -13,7 +13,7 @@ import (
 
 // benchCSVEnv names a CSV (columns y, s1, s2) that replaces the synthetic
 // 100,000-case data set of BenchmarkDeLong, so that the benchmark runs on
-// exactly the data pROC is timed on (testdata/gen/stats/bench_proc.sh).
+// exactly the data pROC is timed on (bench/stats/bench_proc.sh).
 const benchCSVEnv = "CMRFM_STATS_BENCH_CSV"
 
 // benchData returns n labelled pairs of correlated scores with 30 %

@@ -78,12 +78,12 @@ with h5py.File(sys.argv[1], "w") as f:
 	}
 }
 
-// BenchmarkH5py runs testdata/gen/store/h5py_bench.py in the same run and
+// BenchmarkH5py runs bench/store/h5py_bench.py in the same run and
 // reports h5py's MB/s on the same study as metrics (one iteration measures
 // several repeats; ns/op is meaningless here).
 func BenchmarkH5py(b *testing.B) {
 	py := testenv.Python(b, "h5py", "numpy")
-	script := filepath.Join(testenv.RepoRoot(b), "testdata", "gen", "store", "h5py_bench.py")
+	script := filepath.Join(testenv.RepoRoot(b), "bench", "store", "h5py_bench.py")
 	var res struct {
 		U8  map[string]float64 `json:"uint8_contiguous"`
 		F32 map[string]float64 `json:"float32_gzip4"`

@@ -13,7 +13,7 @@ import (
 )
 
 // Index is the dataset index: one row per study with its split and label
-// columns, in the shape of the reference's master_csv (REFERENCE-SPEC §2.1):
+// columns, in the shape of the reference's master_csv (docs/reference.md §2.1):
 // required columns parent_folder, accession and split, then any label
 // columns, kept in file order.
 type Index struct {

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// A master_csv in the reference's shape (REFERENCE-SPEC §2.1): required
+// A master_csv in the reference's shape (docs/reference.md §2.1): required
 // columns, label columns with the paper's names, an empty (NaN) cell.
 const masterCSV = `parent_folder,accession,split,LVEF,Hypertrophic.Cardiomyopathy,Amyloid
 ucsf_RsA08z04jN,D025RGvj4f.h5,train,60.0,0,1

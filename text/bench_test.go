@@ -8,7 +8,7 @@ import (
 
 // benchCorpus returns the sentences of every MTSamples report (split with
 // CommaLineBreaks), or the sentences of the file named by
-// CMRFM_TEXT_BENCH_CORPUS (one a line), which testdata/gen/text/bench.sh
+// CMRFM_TEXT_BENCH_CORPUS (one a line), which bench/text/bench.sh
 // also feeds to HF's tokenizers.
 func benchCorpus(b *testing.B) []string {
 	b.Helper()

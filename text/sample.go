@@ -23,7 +23,7 @@ type SamplerOptions struct {
 	Shuffle bool
 }
 
-// Sampler draws the text input of contrastive pretraining (REFERENCE-SPEC
+// Sampler draws the text input of contrastive pretraining (docs/reference.md
 // §3.7): for a study and a training step, K sentences of its report chosen
 // uniformly at random without replacement, their ids concatenated and framed
 // as one BERT input of MaxLength tokens with its attention mask. The draw

@@ -17,7 +17,7 @@ import (
 	"github.com/gomlx/gomlx/ml/nn"
 )
 
-// Fixture from testdata/gen/finetune/gen_adamw.py (torch 1.13).
+// Fixture from testdata/gen/train/gen_adamw.py (torch 1.13).
 const adamwGolden = "testdata/adamw_golden.safetensors"
 
 func golden(t *testing.T) *weights.Set {

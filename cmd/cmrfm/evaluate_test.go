@@ -99,7 +99,7 @@ func TestEvaluatePaperInternalTest(t *testing.T) {
 	}
 	b, _ = os.ReadFile(filepath.Join(out, "tests.csv"))
 	if n := strings.Count(string(b), "unpaired DeLong"); n != 12 {
-		t.Errorf("tests.csv: %d unpaired tests, want 12 (REFERENCE-SPEC §5.2)", n)
+		t.Errorf("tests.csv: %d unpaired tests, want 12 (docs/reference.md §5.2)", n)
 	}
 
 	code, _, stderr = evalCLI(t, "evaluate", "classification",

@@ -11,7 +11,7 @@ import (
 	"github.com/cmrfm/cmrfm/model/weights"
 )
 
-// bertFixtures are model/bert's torch fixtures (testdata/gen/bert/gen_tiny.py).
+// bertFixtures are model/bert's torch fixtures (testdata/gen/model/bert/gen_tiny.py).
 const bertFixtures = "../../model/bert/testdata/"
 
 // writeGoldenInputs writes the golden batch's ids, mask and token types as

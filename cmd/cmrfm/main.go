@@ -8,6 +8,7 @@
 //	phantom   → phantom    (synthetic DICOM cohort with ground truth)
 //	text      → text       (report sentences, WordPiece ids, report index)
 //	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman)
+//	serve     → serve      (test-set leaderboard web app; serve/db, serve/score)
 package main
 
 import (
@@ -98,6 +99,7 @@ cohort and tells you where the outputs are.`,
 		newPretrainCmd(a),
 		newFinetuneCmd(a),
 		newPredictCmd(a),
+		newServeCmd(a),
 	)
 	return root
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/cmrfm/cmrfm/model/weights"
 )
 
-// mvitFixtures are model/mvit's torch fixtures (testdata/gen/mvit/gen_tiny.py).
+// mvitFixtures are model/mvit's torch fixtures (testdata/gen/model/mvit/gen_tiny.py).
 const mvitFixtures = "../../model/mvit/testdata/"
 
 func TestWeightsInspectJSON(t *testing.T) {

@@ -82,12 +82,12 @@ func BenchmarkForwardBertBase(b *testing.B) { benchForward(b, BertBase(), 8, 128
 // BenchmarkForwardTiny times the test model (graph overheads dominate).
 func BenchmarkForwardTiny(b *testing.B) { benchForward(b, Tiny(), 3, 11) }
 
-// BenchmarkTorchForwardBertBase runs testdata/gen/bert/bench_torch.py in
+// BenchmarkTorchForwardBertBase runs bench/model/bert/bench_torch.py in
 // the same run: PyTorch (Debian, 1 thread, OpenBLAS) on the same shape.
 // One iteration times 5 repeats; the metric torch-s/op is their median.
 func BenchmarkTorchForwardBertBase(b *testing.B) {
 	py := testenv.Python(b, "torch", "numpy")
-	script := filepath.Join(testenv.RepoRoot(b), "testdata", "gen", "bert", "bench_torch.py")
+	script := filepath.Join(testenv.RepoRoot(b), "bench", "model", "bert", "bench_torch.py")
 	var res struct {
 		Median float64 `json:"median_s"`
 	}

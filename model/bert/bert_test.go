@@ -14,7 +14,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// Fixtures from testdata/gen/bert/gen_tiny.py (Debian torch 1.13, HF
+// Fixtures from testdata/gen/model/bert/gen_tiny.py (Debian torch 1.13, HF
 // modeling_bert semantics, every parameter perturbed).
 const (
 	tinyWeights     = "testdata/tiny_weights.safetensors"

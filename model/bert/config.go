@@ -48,7 +48,7 @@ type Freeze struct {
 	Layers int
 }
 
-// PaperFreeze is the paper's text-encoder freezing (REFERENCE-SPEC §3.7):
+// PaperFreeze is the paper's text-encoder freezing (docs/reference.md §3.7):
 // layers 1–6 frozen. The embeddings are frozen as well, as in ConVIRT, the
 // code base the authors' model factory derives from (the pre-training code
 // is unreleased, so this part is an inference).
@@ -57,7 +57,7 @@ func PaperFreeze() Freeze { return Freeze{Embeddings: true, Layers: 6} }
 // Names of the presets, as used by the command line (--arch).
 const (
 	ArchBertBase = "bert-base" // BERT-base uncased / PubMedBERT
-	ArchBertTiny = "bert-tiny" // the test configuration of testdata/gen/bert
+	ArchBertTiny = "bert-tiny" // the test configuration of testdata/gen/model/bert
 )
 
 // BertBase is BERT-base (uncased; PubMedBERT has the same shape with its own
@@ -72,7 +72,7 @@ func BertBase() Config {
 	}
 }
 
-// Tiny is the test model of testdata/gen/bert (bert_ref.TINY): vocabulary
+// Tiny is the test model of testdata/gen/model/bert (bert_ref.TINY): vocabulary
 // 99, width 32, 2 layers, 4 heads, FFN 37, 40 positions. The odd sizes make
 // a transposed weight fail loudly.
 func Tiny() Config {

@@ -1,5 +1,5 @@
 // Package bert is the BERT text encoder of the paper's contrastive model
-// (PubMedBERT: BERT-base uncased, 30,522-token vocabulary; REFERENCE-SPEC
+// (PubMedBERT: BERT-base uncased, 30,522-token vocabulary; docs/reference.md
 // §3.7) in GoMLX, with the semantics of Hugging Face transformers'
 // modeling_bert (BertModel, eager attention):
 //

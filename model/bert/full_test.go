@@ -11,7 +11,7 @@ import (
 	"github.com/cmrfm/cmrfm/internal/testenv"
 )
 
-// Full-size reference files written by testdata/gen/bert/gen_full.py.
+// Full-size reference files written by testdata/gen/model/bert/gen_full.py.
 const (
 	fullWeights = "bert_base_weights.safetensors"
 	fullGolden  = "bert_base_golden.safetensors"
@@ -41,7 +41,7 @@ func fullReference(t *testing.T) string {
 	if _, err := os.Stat(filepath.Join(dir, fullGolden)); err == nil {
 		return dir
 	}
-	script := filepath.Join(testenv.RepoRoot(t), "testdata", "gen", "bert", "gen_full.py")
+	script := filepath.Join(testenv.RepoRoot(t), "testdata", "gen", "model", "bert", "gen_full.py")
 	if !testenv.InCI() {
 		t.Skipf("SKIPPED — the full-size BERT reference is not in %s; make it with\n\tOPENBLAS_NUM_THREADS=1 /usr/bin/python3 %s\n(CI generates it on the fly)", dir, script)
 	}

@@ -125,7 +125,7 @@ type AuthorsLoad struct {
 }
 
 // FromAuthorsCheckpoint extracts the text tower from a Lightning checkpoint
-// of the authors' contrastive model (REFERENCE-SPEC §3.8: state_dict keys
+// of the authors' contrastive model (docs/reference.md §3.8: state_dict keys
 // model.video_encoder.*, model.video_proj.*, and the text branch). The text
 // branch's key names are not public (the pre-training code is unreleased):
 // the BERT is located by its embeddings.word_embeddings.weight tensor, so

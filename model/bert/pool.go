@@ -12,7 +12,7 @@ import (
 type Pooling string
 
 // Poolings. The paper does not say which one its text tower used
-// (REFERENCE-SPEC §3.7: the authors' model_factory.pool offers max, mean and
+// (docs/reference.md §3.7: the authors' model_factory.pool offers max, mean and
 // sum over a mask, left over from ConVIRT).
 const (
 	PoolCLS    Pooling = "cls"    // the first token's hidden state ([CLS])

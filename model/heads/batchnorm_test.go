@@ -12,7 +12,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// Fixture from testdata/gen/heads/gen_batchnorm.py (torch 1.13).
+// Fixture from testdata/gen/model/heads/gen_batchnorm.py (torch 1.13).
 const batchNormGolden = "testdata/batchnorm_golden.safetensors"
 
 // TestFeatureBatchNormMatchesTorch runs three training steps (outputs,

@@ -1,7 +1,7 @@
 // Package heads holds the GoMLX graphs that sit on top of the video
 // encoder: the projection to the 512-d embedding and the multi-instance
 // gated-attention head that pools a study's clip embeddings into one study
-// prediction (REFERENCE-SPEC §3.2–3.5), plus its losses.
+// prediction (docs/reference.md §3.2–3.5), plus its losses.
 //
 //	h    = normalize(Linear_768→512(encoder features))          Project
 //	x    = Dropout(ReLU(Linear_256→256(Dropout(ReLU(Linear_512→256(h))))))

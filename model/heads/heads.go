@@ -83,7 +83,7 @@ func (c Config) Validate() error {
 }
 
 // LightningPrefix is the prefix of the MIL head's keys in the authors'
-// fine-tuned Lightning checkpoints (REFERENCE-SPEC §3.3); the projection's
+// fine-tuned Lightning checkpoints (docs/reference.md §3.3); the projection's
 // keys there are ProjectionLightningPrefix + "weight"/"bias".
 const (
 	LightningPrefix           = "classifier_head."

@@ -14,7 +14,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// Fixture from testdata/gen/train/gen_heads.py (torch 1.13).
+// Fixture from testdata/gen/model/heads/gen_heads.py (torch 1.13).
 const golden = "testdata/heads_golden.safetensors"
 
 func load(t *testing.T) *weights.Set {
@@ -210,7 +210,7 @@ func TestDropoutTraining(t *testing.T) {
 }
 
 // TestReferenceSizesAndKeys: the full-size heads have the parameter counts
-// REFERENCE-SPEC §3.3 gives (263,298; 263,810 with LayerNorm) and the
+// docs/reference.md §3.3 gives (263,298; 263,810 with LayerNorm) and the
 // authors' Lightning key names.
 func TestReferenceSizesAndKeys(t *testing.T) {
 	if n := RegressionConfig().NumParams(); n != 263298 {

@@ -9,7 +9,7 @@ import (
 )
 
 // AuthorsLoad is what [FromAuthorsCheckpoint] extracted from a checkpoint in
-// the authors' layout (REFERENCE-SPEC §3.8).
+// the authors' layout (docs/reference.md §3.8).
 type AuthorsLoad struct {
 	// Encoder holds the video encoder in canonical names.
 	Encoder *weights.Set

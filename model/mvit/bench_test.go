@@ -46,7 +46,7 @@ func benchForward(b *testing.B, cfg Config) {
 func BenchmarkForwardMViTB16x4(b *testing.B) { benchForward(b, MViTB16x4()) }
 
 // smallTrainConfig is MViT-B's 16 blocks on 3×8×64×64 clips: the training
-// benchmark (testdata/gen/mvit/full_mvit.py train times the same in torch).
+// benchmark (testdata/gen/model/mvit/full_mvit.py train times the same in torch).
 func smallTrainConfig() Config {
 	c := MViTB16x4()
 	c.Frames, c.Height, c.Width = 8, 64, 64

@@ -1,21 +1,3 @@
-// Package mvit is the Multiscale Vision Transformer (MViT v1) video encoder
-// in GoMLX, with the semantics of pytorchvideo 0.1.3 (the authors'
-// arch/mvit.py) and torchvision 0.14's mvit_v1_b: a Conv3D patch embedding,
-// separate spatial/temporal/class positional embeddings, blocks of
-// multi-head pooling attention (depthwise Conv3D pooling of Q, K and V,
-// each followed by LayerNorm, with the CLS token bypassing the pooling), a
-// max-pooled skip connection where queries are pooled, an MLP, a final
-// LayerNorm and the CLS token as output.
-//
-// [MViTB16x4] is the configuration of the paper (36.3 M parameters without
-// the Kinetics head); [Tiny] is a four-block model of the same structure for
-// tests. [Encode] builds the graph (forward and, through GoMLX's autodiff,
-// backward) and returns every block's attention maps; [Encoder] runs it on
-// tensors. Weights load from torchvision, pytorchvideo and the authors'
-// Lightning checkpoints ([ToCanonical], [FromAuthorsCheckpoint]).
-//
-// Parameter names inside cmrfm are pytorchvideo 0.1.3's (for example
-// "blocks.3.attn.pool_q.weight"); see [Config.Specs].
 package mvit
 
 import (
@@ -118,7 +100,7 @@ const (
 )
 
 // MViTB16x4 is MViT-B 16×4 as the authors built it (pytorchvideo 0.1.3
-// mvit_base_16x4, REFERENCE-SPEC §3.1): 16 blocks on 3×16×224×224, heads
+// mvit_base_16x4, docs/reference.md §3.1): 16 blocks on 3×16×224×224, heads
 // 1,2,2,4×11,8,8, widths 96→192→384→768, no classification head.
 func MViTB16x4() Config {
 	heads := []int{1, 2, 2, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 8, 8}
@@ -152,7 +134,7 @@ func MViTB16x4Torchvision(classes int) Config {
 	return c
 }
 
-// Tiny is the four-block test model of testdata/gen/mvit (torchvision
+// Tiny is the four-block test model of testdata/gen/model/mvit (torchvision
 // semantics): 3×4×32×32 input, widths 8→16→32, heads 1,2,2,4, q pooling at
 // blocks 1 and 3, kv strides (1,4,4), (1,2,2), (1,1,1), (1,1,1).
 func Tiny(classes int) Config {

@@ -21,7 +21,7 @@ type AttentionOutput struct {
 	Dir string
 	// Format is "h5" (default): Dir/clip_NNNN.h5 with datasets input_video
 	// [C,T,H,W] and layer_00 … layer_LL [heads, Nq, Nk], float32 — the
-	// authors' export layout (REFERENCE-SPEC §4.4), readable by their
+	// authors' export layout (docs/reference.md §4.4), readable by their
 	// visualize_attentions.py; or "npy": Dir/clip_NNNN/<dataset>.npy.
 	Format string
 }

@@ -2,7 +2,7 @@
 
 // Full-size check, compiled only with -tags interop (CI does not run it):
 //
-//	testdata/gen/mvit/interop.sh      # makes the files with Debian's torch
+//	testdata/gen/model/mvit/interop.sh      # makes the files with Debian's torch
 //	GOEXPERIMENT=simd go test -tags interop -run FullSize ./model/mvit/
 //
 // It reads $CMRFM_MVIT_FULL (default /tmp/cmrfm-mvit-full).
@@ -26,7 +26,7 @@ func TestFullSizeMatchesTorchvision(t *testing.T) {
 	}
 	for _, f := range []string{"mvit_v1_b.safetensors", "input.npy", "golden.safetensors"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Fatalf("%v: run testdata/gen/mvit/interop.sh first", err)
+			t.Fatalf("%v: run testdata/gen/model/mvit/interop.sh first", err)
 		}
 	}
 	cfg := MViTB16x4Torchvision(0)

@@ -52,7 +52,7 @@ func TestMViTB16x4Preset(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n := cfg.NumParameters(); n != k.ParamsWithoutHead || n != 36_303_072 {
-		t.Errorf("MViT-B 16x4 has %d parameters, torchvision says %d (REFERENCE-SPEC: 36,303,072)", n, k.ParamsWithoutHead)
+		t.Errorf("MViT-B 16x4 has %d parameters, torchvision says %d (docs/reference.md §3.1: 36,303,072)", n, k.ParamsWithoutHead)
 	}
 	if n := MViTB16x4Torchvision(400).NumParameters(); n != k.ParamsWithHead {
 		t.Errorf("with the K400 head: %d parameters, want %d", n, k.ParamsWithHead)
@@ -75,7 +75,7 @@ func TestMViTB16x4Preset(t *testing.T) {
 	if heads != 65 {
 		t.Errorf("%d heads, want 65", heads)
 	}
-	// Attention shapes of REFERENCE-SPEC §3.1's table.
+	// Attention shapes of docs/reference.md §3.1's table.
 	want := [][3]int{{1, 25089, 393}, {2, 6273, 1569}, {2, 6273, 393}, {4, 1569, 1569}, {4, 1569, 393}, {4, 1569, 393},
 		{4, 1569, 393}, {4, 1569, 393}, {4, 1569, 393}, {4, 1569, 393}, {4, 1569, 393}, {4, 1569, 393}, {4, 1569, 393},
 		{4, 1569, 393}, {8, 393, 1569}, {8, 393, 393}}

@@ -20,7 +20,7 @@ import (
 // Output holds the nodes Encode builds.
 type Output struct {
 	// Features [B, D] is the final-norm CLS token: the encoder output
-	// (REFERENCE-SPEC §3.1), with head dropout applied while training.
+	// (docs/reference.md §3.1), with head dropout applied while training.
 	Features *Node
 	// Logits [B, classes] when the config has a head, else nil.
 	Logits *Node

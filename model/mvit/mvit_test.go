@@ -12,7 +12,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// Fixtures from testdata/gen/mvit/gen_tiny.py (torch 1.13 / torchvision 0.14).
+// Fixtures from testdata/gen/model/mvit/gen_tiny.py (torch 1.13 / torchvision 0.14).
 const (
 	tinyWeights = "testdata/tiny_tv_weights.safetensors"
 	tinyGolden  = "testdata/tiny_golden.safetensors"

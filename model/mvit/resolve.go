@@ -14,7 +14,7 @@ type ResolveOptions struct {
 	Init *weights.Set
 	// BugCompatible reproduces the authors' loader, which leaves the spatial
 	// and temporal positional embeddings at their Init values
-	// (REFERENCE-SPEC §3.8). See [FromAuthorsCheckpoint].
+	// (docs/reference.md §3.8). See [FromAuthorsCheckpoint].
 	BugCompatible bool
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // TestAgainstTorch compares values and gradients with PyTorch 1.13's conv3d
-// and max_pool3d (testdata/gen/mvit/gen_ops.py). Torch layouts are
+// and max_pool3d (testdata/gen/model/ops/gen_ops.py). Torch layouts are
 // channels-first; the ops' channels-last layouts are transposed in-graph.
 func TestAgainstTorch(t *testing.T) {
 	golden, err := weights.Load("testdata/ops_golden.safetensors")

@@ -15,7 +15,7 @@ import (
 	"github.com/cmrfm/cmrfm/internal/testenv"
 )
 
-// expected.json is numpy's view of the tensors testdata/gen/mvit/gen_weights.py
+// expected.json is numpy's view of the tensors testdata/gen/model/weights/gen_weights.py
 // saved with torch 1.13 and numpy 1.24.
 type expect struct {
 	DType  string    `json:"dtype"`

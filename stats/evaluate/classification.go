@@ -102,7 +102,7 @@ type ClassReport struct {
 }
 
 // Classify evaluates the prediction tables with the procedure of
-// REFERENCE-SPEC §5.2: every row in file order (no de-duplication), pROC's
+// docs/reference.md §5.2: every row in file order (no de-duplication), pROC's
 // automatic direction, DeLong's CI clipped to [0, 1], and DeLong's test of
 // baseline against pretrained, paired only when the label vectors are
 // identical.

@@ -108,7 +108,7 @@ func TestPaperInternalTest(t *testing.T) {
 	mx, same, n = compareCSV(t, buf.Bytes(), filepath.Join(dir, "internal_test_set_prevalence.csv"), paperRel)
 	t.Logf("internal_test_set_prevalence.csv: %d values, max rel. diff %.2g, %d byte-identical", n, mx, same)
 
-	// REFERENCE-SPEC §5.2: which targets pROC tested unpaired, and the
+	// docs/reference.md §5.2: which targets pROC tested unpaired, and the
 	// directions it chose.
 	wantUnpaired := []string{"Aortic.dilation", "Atrial.Septal.Defect", "LV.Non.Compaction", "Left.Atrial.Dilation",
 		"Left.Ventricular.Dilation", "Left.Ventricular.Hypertrophy", "Lipomatous.Atrial.Wall", "Previous.Surgery",

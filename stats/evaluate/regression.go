@@ -75,7 +75,7 @@ type RegReport struct {
 	Targets []RegTarget
 }
 
-// Regress evaluates regression prediction tables (REFERENCE-SPEC §5.4): MAE
+// Regress evaluates regression prediction tables (docs/reference.md §5.4): MAE
 // and MSE as plain means over every row, RMSE, Pearson's r, Bland–Altman
 // (pred − label, bias ± 1.96 SD with 95 % CIs) and the AUROC of the
 // predictions for label < Cutoff, compared between models with DeLong's

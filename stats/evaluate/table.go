@@ -29,21 +29,31 @@ type Table struct {
 	Rows    [][]string
 }
 
-// ReadTable reads a W&B table export (*.json, REFERENCE-SPEC §4.3: an object
+// ReadTable reads a W&B table export (*.json, docs/reference.md §4.3: an object
 // with "columns" and "data", cells usually strings) or a CSV file with a
 // header row (*.csv). Every data row must have one cell per column.
 func ReadTable(path string) (*Table, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json", ".csv":
+	default:
+		return nil, fmt.Errorf("evaluate: %s: want a W&B table (.json) or a CSV file (.csv): %w", path, ErrBadTable)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".json":
-		return parseWandB(path, b)
-	case ".csv":
-		return parseCSV(path, b)
+	return ParseTable(path, b)
+}
+
+// ParseTable parses a table already in memory (an upload, say): a W&B
+// table export when name ends in .json, otherwise CSV with a header row.
+// name only labels the errors and is never opened. The work is bounded by
+// len(b).
+func ParseTable(name string, b []byte) (*Table, error) {
+	if strings.ToLower(filepath.Ext(name)) == ".json" {
+		return parseWandB(name, b)
 	}
-	return nil, fmt.Errorf("evaluate: %s: want a W&B table (.json) or a CSV file (.csv): %w", path, ErrBadTable)
+	return parseCSV(name, b)
 }
 
 func badf(path, format string, args ...any) error {

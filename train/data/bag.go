@@ -52,7 +52,7 @@ func ParseSAXSelect(s string) (SAXSelect, error) {
 }
 
 // BagOptions controls how a study becomes a multi-instance bag
-// (REFERENCE-SPEC §2.3).
+// (docs/reference.md §2.3).
 type BagOptions struct {
 	Clip ClipOptions
 	// Views lists the views that may enter a bag; nil means the reference's

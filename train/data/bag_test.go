@@ -44,7 +44,7 @@ func viewsOf(refs []ClipRef) []string {
 	return out
 }
 
-// TestSAXReferenceSelection checks the cases REFERENCE-SPEC §2.3–2.4 spell
+// TestSAXReferenceSelection checks the cases docs/reference.md §2.3–2.4 spell
 // out: a 10-slice stack of 20 frames per slice has 9 boundaries
 // [19, 39, …, 179]; trimming keeps [39 … 159] (7); drop_samples keeps
 // positions 0, 2, 4, 6 → 4 clips; without it all 7. Each reference clip

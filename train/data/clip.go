@@ -12,7 +12,7 @@ import (
 type SliceRanges int
 
 const (
-	// RangesReference reproduces retrieve_mri_video (REFERENCE-SPEC §2.4):
+	// RangesReference reproduces retrieve_mri_video (docs/reference.md §2.4):
 	// a clip is chosen by a slice_frames entry sf[k] — the LAST frame of
 	// slice k — and spans A[:, sf[k] : sf[k]+m] with m = sf[k+1]−sf[k] (or
 	// |sf[k]−sf[k−1]| for the last entry), so it starts with one frame of the

@@ -46,7 +46,7 @@ func Targets(r store.IndexRow, columns []string) []float32 {
 }
 
 // BagDataset yields one multi-instance bag per study: the fine-tuning and
-// evaluation data of REFERENCE-SPEC §2.3–2.5.
+// evaluation data of docs/reference.md §2.3–2.5.
 type BagDataset struct {
 	// Root is the store root; Rows the studies (e.g. Index.Filter("train")).
 	Root string
@@ -124,7 +124,7 @@ func (d *BagDataset) Load(epoch, i int) (*BagSample, error) {
 // ClipDataset yields one clip per study for contrastive pretraining: a
 // random wanted view, then a random slice of it (for SAX, one of the slices
 // a classification bag would use; for other views, as RandomClip). The
-// authors' pretraining sampler is not released (REFERENCE-SPEC §3.7); this
+// authors' pretraining sampler is not released (docs/reference.md §3.7); this
 // is cmrfm's choice.
 type ClipDataset struct {
 	Root string

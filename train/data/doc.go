@@ -1,7 +1,7 @@
 // Package data is cmrfm's training-data pipeline: it turns study files of the
 // HDF5 store into the clips, multi-instance bags and batches that the
 // pretraining and fine-tuning loops feed to the video encoder, exactly as the
-// authors' loader does (REFERENCE-SPEC §2.2–2.7), with a switch wherever the
+// authors' loader does (docs/reference.md §2.2–2.7), with a switch wherever the
 // reference has a bug.
 //
 // The stages, in the order a loop uses them:
@@ -36,5 +36,5 @@
 // reference draws from torch's and Python's global generators, so the
 // random draws themselves cannot match it; every transform is checked
 // against torch/torchvision at fixed parameters instead
-// (testdata/gen/train/gen_transforms.py).
+// (testdata/gen/train/data/gen_transforms.py).
 package data

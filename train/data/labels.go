@@ -9,7 +9,7 @@ import (
 
 // SubsampleByPatient keeps a seeded random fraction of the patients
 // (parent_folder) and returns their rows in index order: the data-fraction
-// experiments of REFERENCE-SPEC §2.2. As sklearn's GroupShuffleSplit with
+// experiments of docs/reference.md §2.2. As sklearn's GroupShuffleSplit with
 // test_size = 1 − fraction, it keeps G − ⌈(1 − fraction)·G⌉ of the G
 // patients. The reference applies it to the whole index before selecting
 // the train split (val and test always use every row); do the same for

@@ -13,7 +13,7 @@ const (
 	// AugMixRaw runs AugMix on the stored intensities, as the reference
 	// does: its operations assume [0, 1] (clamp(0,1), uint8(x·255) with
 	// wrap-around), so on raw 0–255 or DICOM-range values most of them
-	// saturate or scramble the clip (REFERENCE-SPEC §2.5 "intensity
+	// saturate or scramble the clip (docs/reference.md §2.5 "intensity
 	// caveat", §6 item 8).
 	AugMixRaw AugMixInput = iota
 	// AugMixUnit divides the clip by 255 before AugMix and multiplies it
@@ -70,7 +70,7 @@ type Transform struct {
 	NoDiv255 bool
 }
 
-// TrainTransform returns the reference's train chain (REFERENCE-SPEC §2.5).
+// TrainTransform returns the reference's train chain (docs/reference.md §2.5).
 func TrainTransform() Transform {
 	return Transform{Train: true, AugMix: true, AugMixP: DefaultAugMix(), Mean: 0.45, Std: 0.225,
 		MinSize: 264, MaxSize: 380, Crop: 224, FlipProb: 0.5}

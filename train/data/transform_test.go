@@ -10,7 +10,7 @@ import (
 	"github.com/cmrfm/cmrfm/model/weights"
 )
 
-// Fixture from testdata/gen/train/gen_transforms.py (torch 1.13, torchvision 0.14).
+// Fixture from testdata/gen/train/data/gen_transforms.py (torch 1.13, torchvision 0.14).
 const transformsGolden = "testdata/transforms_golden.safetensors"
 
 func loadGolden(t *testing.T, path string) *weights.Set {

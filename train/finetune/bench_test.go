@@ -18,7 +18,7 @@ import (
 // benchStep times one training update of the tiny-lvef preset on one bag
 // of `clips` random clips (one study, batch 1 as the reference): forward,
 // Huber loss, backward, AdamW — the same step as
-// testdata/gen/finetune/bench_step.py.
+// bench/train/finetune/bench_step.py.
 func benchStep(b *testing.B, mode Mode, clips int) {
 	c := TinyConfig(RegressionConfig())
 	c.Mode = string(mode)
@@ -82,12 +82,12 @@ func BenchmarkTorchStepTinyTransfer(b *testing.B) { torchBench(b, "transfer", "8
 // BenchmarkTorchStepTinyFinetune is BenchmarkStepTinyFinetune in torch.
 func BenchmarkTorchStepTinyFinetune(b *testing.B) { torchBench(b, "finetune", "8", "10", "1") }
 
-// torchBench runs testdata/gen/finetune/bench_step.py once (whatever b.N
+// torchBench runs bench/train/finetune/bench_step.py once (whatever b.N
 // is; ns/op is then meaningless) and reports its median as torch_s/step.
 func torchBench(b *testing.B, args ...string) {
 	py := testenv.Python(b, "torch", "torchvision")
 	var out bytes.Buffer
-	cmd := exec.Command(py, append([]string{"../../testdata/gen/finetune/bench_step.py"}, args...)...)
+	cmd := exec.Command(py, append([]string{"../../bench/train/finetune/bench_step.py"}, args...)...)
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
 		b.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"github.com/cmrfm/cmrfm/train/data"
 )
 
-// Mode says what trains (REFERENCE-SPEC §3.4).
+// Mode says what trains (docs/reference.md §3.4).
 type Mode string
 
 const (
@@ -156,7 +156,7 @@ type InitConfig struct {
 	Kinetics string `yaml:"kinetics"`
 	// AuthorsBugCompatible keeps the positional embeddings at their
 	// Kinetics values when loading the authors' checkpoint, as their
-	// loader does (REFERENCE-SPEC §3.8).
+	// loader does (docs/reference.md §3.8).
 	AuthorsBugCompatible bool `yaml:"authors_bug_compatible"`
 }
 
@@ -190,7 +190,7 @@ type TrainerConfig struct {
 	Progress bool `yaml:"progress"`
 }
 
-// RegressionConfig is the paper's LVEF fine-tuning (REFERENCE-SPEC
+// RegressionConfig is the paper's LVEF fine-tuning (docs/reference.md
 // §2.3–2.7, §3.2–3.6): MViT-B 16×4 encoder frozen, projection and MIL head
 // trained with Huber (δ = 1) on 100·logit, one bag per batch with every
 // long-axis view and a seeded random half of the SAX slices (the paper;

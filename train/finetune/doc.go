@@ -3,7 +3,7 @@
 // clip, and the gated-attention multi-instance head that pools a study's
 // clips into an LVEF prediction (regression, Huber loss) or one
 // probability per disease (classification, weighted BCE), with the
-// attention each clip received (REFERENCE-SPEC §2.2–2.7, §3.2–3.6).
+// attention each clip received (docs/reference.md §2.2–2.7, §3.2–3.6).
 //
 // Modes: linear (only the head trains), finetune (encoder frozen;
 // projection and head train — the paper's fine-tuning) and transfer

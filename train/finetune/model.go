@@ -12,7 +12,7 @@ import (
 
 // Scope names, chosen so that variable paths read like the authors'
 // Lightning keys (model.video_encoder.*, model.video_proj.*,
-// classifier_head.*; REFERENCE-SPEC §3.3) and match cmrfm's pretraining
+// classifier_head.*; docs/reference.md §3.3) and match cmrfm's pretraining
 // checkpoints (/model/video_encoder, /model/video_proj).
 const (
 	ScopeModel        = "model"
@@ -38,7 +38,7 @@ type NetConfig struct {
 	// HuberDelta is the regression loss's δ in percentage points (1).
 	HuberDelta float64
 	// ReferenceOptimizer leaves the MIL head out of the optimiser (the
-	// authors' bug, REFERENCE-SPEC §3.4).
+	// authors' bug, docs/reference.md §3.4).
 	ReferenceOptimizer bool
 }
 

@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
-	"github.com/cmrfm/cmrfm/internal/traintest"
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/cmrfm/cmrfm/train"
+	"github.com/cmrfm/cmrfm/train/traintest"
 )
 
 // sharedDir holds cohorts shared between tests (TestMain removes it).

@@ -14,7 +14,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 )
 
-// Fixture from testdata/gen/finetune/gen_step.py (torch 1.13).
+// Fixture from testdata/gen/train/finetune/gen_step.py (torch 1.13).
 const stepGolden = "testdata/step_golden.safetensors"
 
 func stepNet(c string) NetConfig {

@@ -16,7 +16,7 @@ import (
 
 // benchBatch is a random batch of the model's input shapes: clips N(0,1),
 // ids uniform in the vocabulary, every other row padded over its second
-// half (as testdata/gen/pretrain/bench_step.py).
+// half (as bench/train/pretrain/bench_step.py).
 func benchBatch(mc ModelConfig, b int) *Batch {
 	r := rand.New(rand.NewPCG(1, 2))
 	s := mc.ClipShape(b).Dimensions
@@ -90,14 +90,14 @@ func BenchmarkForwardFull(b *testing.B) {
 	benchStep(b, c, 2, false)
 }
 
-// torchBench runs testdata/gen/pretrain/bench_step.py and reports its
+// torchBench runs bench/train/pretrain/bench_step.py and reports its
 // median as the benchmark's time per step.
 func torchBench(b *testing.B, args ...string) {
 	py := testenv.Python(b, "torch", "torchvision")
 	// The script repeats the step itself; it runs once whatever b.N is
 	// (ns/op is then meaningless: read torch_s/step).
 	var out bytes.Buffer
-	cmd := exec.Command(py, append([]string{"../../testdata/gen/pretrain/bench_step.py"}, args...)...)
+	cmd := exec.Command(py, append([]string{"../../bench/train/pretrain/bench_step.py"}, args...)...)
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
 		b.Fatal(err)

@@ -152,7 +152,7 @@ type TrainerConfig struct {
 	Progress bool `yaml:"progress"`
 }
 
-// PaperConfig returns the paper's setup (REFERENCE-SPEC §3.7): MViT-B 16×4
+// PaperConfig returns the paper's setup (docs/reference.md §3.7): MViT-B 16×4
 // and BERT-base towers, 512-d embeddings, 5 sentences per report, flooding
 // b = 0.05, AdamW lr 4.8e-5 / wd 1e-6 / eps 1e-8, ×0.1 at epoch 300 of 600,
 // batch 32, checkpoint every 10 epochs, BERT embeddings + layers 1–6

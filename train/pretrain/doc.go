@@ -1,5 +1,5 @@
 // Package pretrain is cmrfm's contrastive video–text pretraining: the
-// method of the paper (REFERENCE-SPEC §3.7) whose code the authors never
+// method of the paper (docs/reference.md §3.7) whose code the authors never
 // released.
 //
 // A study's clip goes through MViT, a linear projection to 512 and L2

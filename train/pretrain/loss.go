@@ -21,7 +21,7 @@ type LossOutput struct {
 }
 
 // ContrastiveLoss is the paper's asymmetric bidirectional InfoNCE with
-// flooding (REFERENCE-SPEC §3.7) on L2-normalised video embeddings v [B, D]
+// flooding (docs/reference.md §3.7) on L2-normalised video embeddings v [B, D]
 // and text embeddings u [B, D], pair i being (v_i, u_i):
 //
 //	S_ik    = exp(logScale) · ⟨v_i, u_k⟩                      (exp(logScale) = 1/τ)
@@ -33,7 +33,7 @@ type LossOutput struct {
 // logScale is a scalar node (a constant for a fixed τ, a variable for a
 // learnable one). The log-softmaxes subtract the row/column maximum, as
 // torch's cross_entropy does. Checked against torch 1.13 with autograd
-// (testdata/gen/pretrain/gen_loss.py).
+// (testdata/gen/train/pretrain/gen_loss.py).
 func ContrastiveLoss(v, u, logScale *Node, lambda, flood float64) *LossOutput {
 	if v.Rank() != 2 || u.Rank() != 2 || !v.Shape().Equal(u.Shape()) {
 		panic(fmt.Sprintf("pretrain.ContrastiveLoss: embeddings %s and %s, want equal [B, D]", v.Shape(), u.Shape()))

@@ -61,7 +61,7 @@ func flat64(t *tensors.Tensor) []float64 {
 
 // TestLossMatchesTorch checks the loss, both per-pair terms, and the
 // gradients with respect to the unnormalised embeddings and the log scale
-// against torch autograd in float64 (testdata/gen/pretrain/gen_loss.py):
+// against torch autograd in float64 (testdata/gen/train/pretrain/gen_loss.py):
 // the Go graph in float64 within 1e-12, in float32 within 1e-6, each times
 // max(1, largest |value|) of the quantity (the textonly case has input norms
 // from 1e-3 to 1e3, so gradients up to ~1e3; float32 cannot do better than

@@ -14,7 +14,7 @@ import (
 )
 
 // TextInput says how the k sampled sentences of a report become one text
-// embedding. The paper does not say (REFERENCE-SPEC §3.7).
+// embedding. The paper does not say (docs/reference.md §3.7).
 type TextInput string
 
 const (
@@ -141,7 +141,7 @@ const (
 
 // Scope names of the model's parts under the store's root, chosen so that
 // a checkpoint's keys read like the authors' Lightning keys
-// (model.video_encoder.*, model.video_proj.*; REFERENCE-SPEC §3.8).
+// (model.video_encoder.*, model.video_proj.*; docs/reference.md §3.8).
 const (
 	ScopeModel        = "model"
 	ScopeVideoEncoder = "video_encoder"

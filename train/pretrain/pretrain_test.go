@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
-	"github.com/cmrfm/cmrfm/internal/traintest"
 	"github.com/cmrfm/cmrfm/model/bert"
 	"github.com/cmrfm/cmrfm/train"
+	"github.com/cmrfm/cmrfm/train/traintest"
 )
 
 // learnConfig is the learning test's setup: the tiny towers on the shared
@@ -218,7 +218,7 @@ func TestResumeRefusesOtherConfig(t *testing.T) {
 	}
 }
 
-// TestPaperDefaults: the default configuration is the paper's (REFERENCE-SPEC §3.7).
+// TestPaperDefaults: the default configuration is the paper's (docs/reference.md §3.7).
 // TestPhantomPreset: the learning-proof preset resolves, with the
 // batch-normalised projections and the reductions docs/pretraining.md
 // lists.

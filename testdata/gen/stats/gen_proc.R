@@ -190,7 +190,7 @@ golden$pt_grid <- list(t = arr(grid$t), df = arr(grid$df), p = arr(2 * pt(-abs(g
 writeLines(j(golden), file.path(out, "proc_golden.json"))
 
 # ------------------------------------------------------ tables for `cmrfm evaluate`
-# A W&B table (REFERENCE-SPEC §4.3): values are strings; probabilities as float32 shortest repr.
+# A W&B table (docs/reference.md §4.3): values are strings; probabilities as float32 shortest repr.
 wandb <- function(cols, df) {
   rows <- vapply(seq_len(nrow(df)), function(i) paste0("[", paste(str1(as.character(unlist(df[i, cols]))), collapse = ", "), "]"), "")
   paste0("{\"_type\": \"table\", \"columns\": [", paste(str1(cols), collapse = ", "), "], \"data\": [",

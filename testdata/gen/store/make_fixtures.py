@@ -3,7 +3,7 @@
 their expected contents (store/testdata/fixtures.json).
 
 Each file is written the way one of the reference tools writes its stores
-(REFERENCE-SPEC §1.7, §1.9), with small arrays so the fixtures stay tiny.
+(docs/reference.md §1.7, §1.9), with small arrays so the fixtures stay tiny.
 Expected values are computed here by numpy from the arrays h5py wrote, in
 canonical (c, f, h, w) order: shape, dtype and the sha256 of the C-order
 bytes (uint8, or float32 little-endian).
