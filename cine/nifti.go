@@ -34,12 +34,12 @@ func ReadNIfTI(path string) (*Volume, error) {
 		return nil, fmt.Errorf("nifti: %w", err)
 	}
 	defer f.Close()
-	return readNIfTI(path, f)
+	return DecodeNIfTI(path, f)
 }
 
-// readNIfTI reads a NIfTI image (gzip-compressed or not) from r; name
-// labels messages.
-func readNIfTI(name string, r io.Reader) (v *Volume, err error) {
+// DecodeNIfTI reads a NIfTI image (gzip-compressed or not) from r, as
+// ReadNIfTI does; name labels messages.
+func DecodeNIfTI(name string, r io.Reader) (v *Volume, err error) {
 	br := bufio.NewReader(r)
 	var src io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {

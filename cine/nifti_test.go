@@ -72,7 +72,7 @@ func TestReadNIfTIHostileSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readNIfTI("cut.nii", bytes.NewReader(b[:600])); err == nil || !strings.Contains(err.Error(), "need 576 bytes after the header; the file has 248") {
+	if _, err := DecodeNIfTI("cut.nii", bytes.NewReader(b[:600])); err == nil || !strings.Contains(err.Error(), "need 576 bytes after the header; the file has 248") {
 		t.Errorf("truncated: %v", err)
 	}
 }
@@ -92,7 +92,7 @@ func FuzzReadNIfTI(f *testing.F) {
 		f.Fatal("no seeds")
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := readNIfTI("fuzz", bytes.NewReader(b))
+		v, err := DecodeNIfTI("fuzz", bytes.NewReader(b))
 		if err != nil {
 			return
 		}

@@ -256,7 +256,10 @@ func (r *runner) processUnit(ctx context.Context, u Unit) []*Entry {
 	id := r.unitID(u)
 	var entries []*Entry
 	fail := func(err error) []*Entry {
-		e := &Entry{Unit: id, Status: StatusFailed, Error: r.redactText(err.Error(), u.Path, id), Time: now()}
+		// Every error reaching here is built without the unit's paths
+		// (archive errors name entries by ordinal; file-system errors
+		// lose their path).
+		e := &Entry{Unit: id, Status: StatusFailed, Error: withoutPath(err).Error(), Time: now()}
 		return []*Entry{e, {Unit: id, Status: StatusUnitDone, Time: now()}}
 	}
 	if ctx.Err() != nil {
