@@ -20,7 +20,7 @@ const (
 // It is skipped when the demo runs on the user's own DICOM (--input).
 func stagePhantom(ctx context.Context, r *Run) (Result, error) {
 	if r.Opts.Input != "" {
-		return Result{Summary: "skipped: using the DICOM studies in " + r.Opts.Input}, nil
+		return Result{Summary: "skipped: using your DICOM studies (--input)"}, nil
 	}
 	out := r.Path("phantom")
 	n := r.Opts.Studies
