@@ -24,7 +24,7 @@ import (
 // file names, its report and its label row.
 type plantedStudy struct {
 	name, id, otherID, birth, accession, institution string
-	referring, performing, operator, private, date  string
+	referring, performing, operator, private, date   string
 	folders                                          []string // folder names from the unit down (the last holds the series folders)
 	file                                             string   // prefix of every file name
 	as                                               string   // "folder", "tgz" or "zip"
