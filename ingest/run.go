@@ -147,9 +147,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progressW io.Writer)
 	sum.Units = len(units) - sum.UnitsOutOfShard
 	log.Info("ingest", "units", sum.Units, "resumed", sum.UnitsResumed, "to do", len(todo), "workers", cfg.Workers, "shard", fmt.Sprintf("%d/%d", shard, nShards))
 
-	mf, err := os.OpenFile(sum.Manifest, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	journal := journalPath(sum.Manifest)
+	if err := os.MkdirAll(filepath.Dir(journal), 0o755); err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	mf, err := os.OpenFile(journal, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("ingest: manifest: %w", err)
+		return nil, fmt.Errorf("ingest: manifest journal: %w", err)
 	}
 	defer mf.Close()
 	workers := cfg.Workers
@@ -200,7 +204,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progressW io.Writer)
 	}
 	bar.Finish()
 	if writeErr != nil {
-		return nil, fmt.Errorf("ingest: manifest %s: %w", sum.Manifest, writeErr)
+		return nil, fmt.Errorf("ingest: manifest journal %s: %w", journal, writeErr)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -225,6 +229,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progressW io.Writer)
 	sum.Duplicates = duplicates(all)
 	for _, g := range sum.Duplicates {
 		log.Warn("studies with identical pixels (train/test leakage risk)", "studies", strings.Join(g, ", "))
+	}
+	var own []*Entry
+	for _, e := range all {
+		if e.journal == "" || e.journal == filepath.Base(journal) {
+			own = append(own, e)
+		}
+	}
+	if err := writeManifest(sum.Manifest, own); err != nil {
+		return nil, fmt.Errorf("ingest: manifest: %w", err)
 	}
 	if sum.Index, err = r.writeIndex(all); err != nil {
 		return nil, err

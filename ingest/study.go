@@ -48,13 +48,16 @@ type Entry struct {
 	// FileChecksum is store.FileChecksum of the written .h5 (CRC-32C).
 	FileChecksum string `json:"file_checksum,omitempty"`
 	// Labels found in the input itself (ACDC's Info.cfg group), joined into index.csv.
-	Labels     map[string]string `json:"labels,omitempty"`
-	Seconds    float64           `json:"seconds"`
-	Time       string            `json:"time"`
-	Duplicates []string          `json:"duplicate_of,omitempty"`
-	identity   *studyIdentity    // not serialised: for the crosswalk
-	study      *cine.Study       // not serialised: written by the collector
-	unitDone   *unitCompletion   // not serialised
+	Labels map[string]string `json:"labels,omitempty"`
+	// Seconds and Time (UTC) are in the journal only: the manifest,
+	// rewritten at the end of each run, is the same whatever the timing.
+	Seconds    float64         `json:"seconds,omitempty"`
+	Time       string          `json:"time,omitempty"`
+	Duplicates []string        `json:"duplicate_of,omitempty"`
+	identity   *studyIdentity  // not serialised: for the crosswalk
+	study      *cine.Study     // not serialised: written by the collector
+	unitDone   *unitCompletion // not serialised
+	journal    string          // the journal the entry was read from ("" for this run's)
 }
 
 // ViewEntry describes one written view.

@@ -108,7 +108,7 @@ Reproduce the paper's internal test set:
 func runEvaluateClassification(a *app, f *classFlags) error {
 	var err error
 	if f.opt.Direction, err = stats.ParseDirection(f.direction); err != nil {
-		return fmt.Errorf("--direction: %w", err)
+		return usagef("--direction: %w", err)
 	}
 	switch f.paired {
 	case "auto":

@@ -83,7 +83,15 @@ the column --studies-column, or a list with one key a line.`,
 				return err
 			}
 			printIndexStats(a, idx, out)
-			return outcome("text index", len(idx.Skipped), len(idx.Skipped)+len(idx.Studies))
+			// A report of a study the store does not have is not a failure;
+			// an unreadable, empty or repeated one is.
+			failed := 0
+			for _, s := range idx.Skipped {
+				if s.Reason != "no study with this key" {
+					failed++
+				}
+			}
+			return outcome("text index", failed, failed+len(idx.Studies))
 		},
 	}
 	f := cmd.Flags()
