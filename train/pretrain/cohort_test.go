@@ -13,6 +13,8 @@ import (
 	"github.com/cmrfm/cmrfm/ingest"
 	"github.com/cmrfm/cmrfm/phantom"
 	"github.com/cmrfm/cmrfm/store"
+	"github.com/cmrfm/cmrfm/internal/yamlconf"
+	"github.com/cmrfm/cmrfm/train/traintest"
 	"github.com/cmrfm/cmrfm/text"
 )
 
@@ -95,6 +97,15 @@ func testCohort(t testing.TB) *cohort {
 }
 
 func TestMain(m *testing.M) {
+	// A training process of TestKillMidStepAndResume.
+	traintest.ChildMain(func(config string, resume bool) error {
+		c, err := yamlconf.Parse([]byte(config), Config{})
+		if err != nil {
+			return err
+		}
+		_, err = Run(context.Background(), c, RunOptions{Resume: resume})
+		return err
+	})
 	code := m.Run()
 	if sharedDir != "" {
 		os.RemoveAll(sharedDir)
