@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/cmrfm/cmrfm/ingest"
+	"github.com/cmrfm/cmrfm/internal/yamlconf"
 	"github.com/cmrfm/cmrfm/phantom"
 	"github.com/cmrfm/cmrfm/store"
-	"github.com/cmrfm/cmrfm/internal/yamlconf"
-	"github.com/cmrfm/cmrfm/train/traintest"
 	"github.com/cmrfm/cmrfm/text"
+	"github.com/cmrfm/cmrfm/train/traintest"
 )
 
 // cohort is a phantom store with its report index, built the way a user
