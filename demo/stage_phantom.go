@@ -4,15 +4,17 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cmrfm/cmrfm/internal/progress"
 	"github.com/cmrfm/cmrfm/phantom"
 )
 
-// The demo's cohort is smaller per image than the CLI's default (vendor
-// matrices 192–256, 20–30 frames) so the whole demo runs in seconds; every
-// other property (vendors, series, reports, labels, truth) is the same.
+// The demo's cohort is the size of the learning proofs' (docs/finetune.md):
+// 48-pixel matrices and 16 phases per cycle, one Enhanced MR multi-frame
+// file per series, so hundreds of studies take seconds. Every other property
+// (vendors, series, reports, labels, truth) is that of the CLI's default.
 const (
-	demoMatrix = 128
-	demoFrames = 20
+	demoMatrix = 48
+	demoFrames = 16
 )
 
 // stagePhantom writes the built-in synthetic cohort to phantom/ (DICOM
@@ -20,15 +22,15 @@ const (
 // It is skipped when the demo runs on the user's own DICOM (--input).
 func stagePhantom(ctx context.Context, r *Run) (Result, error) {
 	if r.Opts.Input != "" {
-		return Result{Summary: "skipped: using your DICOM studies (--input)"}, nil
+		return Result{Summary: "skipped: using your DICOM studies (--input)", Skipped: true}, nil
 	}
 	out := r.Path("phantom")
 	n := r.Opts.Studies
-	if n <= 0 {
-		n = 8
-	}
+	bar := progress.New(r.Opts.Progress, n, "phantom", " studies")
+	defer bar.Finish()
 	c, err := phantom.Generate(ctx, phantom.Options{Studies: n, Out: out, Seed: r.Opts.Seed, Workers: r.Opts.Workers,
-		Matrix: demoMatrix, Frames: demoFrames, Overwrite: true, Log: r.Log})
+		Matrix: demoMatrix, Frames: demoFrames, MultiFrame: true, Overwrite: true, Log: r.Log,
+		Progress: func(_, _ int) { bar.Add(1) }})
 	if err != nil {
 		return Result{}, err
 	}

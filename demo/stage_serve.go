@@ -23,9 +23,14 @@ import (
 // port opened) and scored by its queue. It prints the demo team's rank and
 // the command and URL that show the leaderboard in a browser.
 func stageServe(ctx context.Context, r *Run) (Result, error) {
-	preds := r.Path("finetune", "test_predictions.csv")
-	if !fileExists(preds) {
-		return Result{Summary: "skipped: no test predictions from the finetune stage"}, nil
+	preds := ""
+	for _, t := range r.tasks {
+		if t.target == "lvef" {
+			preds = t.preds
+		}
+	}
+	if preds == "" || !fileExists(preds) {
+		return Result{Summary: "skipped: no LVEF test predictions from the finetune stage", Skipped: true}, nil
 	}
 	idx, err := finetune.ReadIndex(r.Path("store"), "")
 	if err != nil {

@@ -7,6 +7,7 @@
 //	store     → store      (HDF5 study store: inspect, verify)
 //	phantom   → phantom    (synthetic DICOM cohort with ground truth)
 //	text      → text       (report sentences, WordPiece ids, report index)
+//	label     → label      (disease labels from reports: rules, LLM server; agreement; merge)
 //	evaluate  → stats      (AUROC, DeLong, thresholds, Bland–Altman)
 //	serve     → serve      (test-set leaderboard web app; serve/db, serve/score)
 package main
@@ -91,6 +92,7 @@ cohort and tells you where the outputs are.`,
 		newStoreCmd(a),
 		newIngestCmd(a),
 		newTextCmd(a),
+		newLabelCmd(a),
 		newEvaluateCmd(a),
 		newDicomCmd(a),
 		newForwardCmd(a),
@@ -99,6 +101,7 @@ cohort and tells you where the outputs are.`,
 		newPretrainCmd(a),
 		newFinetuneCmd(a),
 		newPredictCmd(a),
+		newReportCmd(a),
 		newServeCmd(a),
 	)
 	return root

@@ -295,3 +295,17 @@ func Check(want []Spec, have *Set) error {
 	}
 	return e
 }
+
+// Keep returns the tensors whose names start with one of prefixes, under
+// their own names, with the set's metadata.
+func (s *Set) Keep(prefixes ...string) *Set {
+	out, _ := s.Rename(func(n string) (string, bool) {
+		for _, p := range prefixes {
+			if strings.HasPrefix(n, p) {
+				return n, true
+			}
+		}
+		return "", false
+	})
+	return out
+}

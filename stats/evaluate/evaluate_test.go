@@ -493,3 +493,34 @@ func TestExcludedRows(t *testing.T) {
 		t.Errorf("regression: N %d MAE %g excluded %+v; want 3, %g, 1 and 1", b.N, b.MAE, b.Excluded, a.MAE)
 	}
 }
+
+// TestTooFew: a table is scorable with two labelled rows (and both classes
+// for binary labels); otherwise TooFew says why.
+func TestTooFew(t *testing.T) {
+	tb := func(labels ...string) *Table {
+		out := &Table{Columns: []string{"probs", "labels"}}
+		for _, l := range labels {
+			out.Rows = append(out.Rows, []string{"0.5", l})
+		}
+		return out
+	}
+	cases := []struct {
+		t      *Table
+		binary bool
+		want   string
+	}{
+		{tb("1", "0"), true, ""},
+		{tb("55.2", "61"), false, ""},
+		{tb("1"), true, "1 labelled studies"},
+		{tb("1", ""), false, "1 labelled studies"},
+		{tb("1", "1", "1"), true, "one class"},
+		{tb("0", "0"), true, "one class"},
+		{tb("1", "1"), false, ""},
+	}
+	for i, c := range cases {
+		got := c.t.TooFew("labels", c.binary)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("case %d: TooFew = %q, want %q", i, got, c.want)
+		}
+	}
+}

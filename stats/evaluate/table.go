@@ -312,3 +312,32 @@ func compareTargets(a, b string) int {
 	}
 	return strings.Compare(a, b)
 }
+
+// TooFew explains why the table cannot be evaluated, or returns "" when it
+// can: fewer than two rows with a numeric label in labelCol, or, for binary
+// labels, a single class (no ROC curve). A missing column is left to the
+// evaluation to report.
+func (t *Table) TooFew(labelCol string, binary bool) string {
+	j := slices.Index(t.Columns, labelCol)
+	if j < 0 {
+		return ""
+	}
+	n, pos := 0, 0
+	for _, r := range t.Rows {
+		v, err := strconv.ParseFloat(strings.TrimSpace(r[j]), 64)
+		if err != nil || math.IsNaN(v) {
+			continue
+		}
+		n++
+		if v == 1 {
+			pos++
+		}
+	}
+	switch {
+	case n < 2:
+		return fmt.Sprintf("%d labelled studies: too few for statistics", n)
+	case binary && (pos == 0 || pos == n):
+		return fmt.Sprintf("all %d labelled studies are in one class: no ROC curve", n)
+	}
+	return ""
+}

@@ -1,0 +1,38 @@
+package demo
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/cmrfm/cmrfm/internal/fsutil"
+)
+
+// pretrainedVideo is the video tower (mvit-tiny) and projection of the
+// phantom pretraining proof (docs/pretraining.md), made by
+// demo/weights/make.sh: 30,768 parameters, 136 kB. PHANTOM-ONLY weights,
+// trained on synthetic cine of an analytic heart: they mean nothing on real
+// patients. The demo's fine-tuning starts from them, as a hospital's would
+// start from its foundation model.
+//
+//go:embed weights/phantom-pretrained-video.safetensors
+var pretrainedVideo []byte
+
+// pretrainedVideoSHA256 pins the file: the demo refuses any other bytes.
+const pretrainedVideoSHA256 = "7bee021d44da52951a17d206198a1fdc48a48c7952ddb858e112ff8fbe7425f8"
+
+// writePretrained checks the embedded weights against their pinned SHA-256
+// and writes them to path (the fine-tuning stage's init.weights; loading
+// verifies the tensor data's own checksum again).
+func writePretrained(path string) error {
+	sum := sha256.Sum256(pretrainedVideo)
+	if got := hex.EncodeToString(sum[:]); got != pretrainedVideoSHA256 {
+		return fmt.Errorf("demo: embedded pretrained weights have SHA-256 %s, want %s: rebuild from a clean checkout", got, pretrainedVideoSHA256)
+	}
+	return fsutil.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(pretrainedVideo)
+		return err
+	})
+}
