@@ -414,10 +414,10 @@ var (
 func findAddresses(s string, add func(int, int, PHIKind, int)) {
 	for _, m := range reStreet.FindAllStringIndex(s, -1) {
 		end := m[1]
-		// "Dr" ends a street name only when no person's name follows
-		// ("12 Elm Dr" vs "seen by Dr Smith").
-		if strings.HasSuffix(strings.TrimRight(s[m[0]:end], "."), " Dr") && end < len(s) && strings.HasPrefix(strings.TrimLeft(s[end:], ". "), "") {
-			if rest := strings.TrimLeft(s[end:], ". "); len(rest) > 0 && unicode.IsUpper(rune(rest[0])) && !strings.HasPrefix(s[end:], ",") {
+		// "Dr" ends a street name only when no name follows: "12 Elm Dr,"
+		// is an address, "… 2 Dr Smith" is not.
+		if strings.HasSuffix(strings.TrimRight(s[m[0]:end], "."), " Dr") && !strings.HasPrefix(s[end:], ",") {
+			if rest := strings.TrimLeft(s[end:], ". "); len(rest) > 0 && unicode.IsUpper(rune(rest[0])) {
 				continue
 			}
 		}
@@ -425,20 +425,14 @@ func findAddresses(s string, add func(int, int, PHIKind, int)) {
 	}
 	for _, re := range []*regexp.Regexp{reCityZip, rePostcode, rePOBox} {
 		for _, m := range re.FindAllStringIndex(s, -1) {
-			if re == rePostcode && !postcodeContext(s, m[0], m[1]) {
+			// A lone postcode shape must have its space or full length
+			// ("SW1A 1AA", "LS61AA"), not be a short code such as "V5 2".
+			if re == rePostcode && !strings.ContainsRune(s[m[0]:m[1]], ' ') && m[1]-m[0] < 6 {
 				continue
 			}
 			add(m[0], m[1], PHIAddress, 74)
 		}
 	}
-}
-
-// postcodeContext keeps a lone UK postcode shape only where it reads as one:
-// not inside a run of acronyms (T1 1AA is unlikely in a report, but "V5 2PM"
-// could be a time).
-func postcodeContext(s string, i, j int) bool {
-	t := s[i:j]
-	return strings.ContainsRune(t, ' ') || len(t) >= 6
 }
 
 // ---- dates
