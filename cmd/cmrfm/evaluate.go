@@ -23,9 +23,13 @@ is used, in file order (duplicates included, as the paper did).
 Numbers in the output CSVs are written as R's write.csv writes them (15
 significant digits), with R's row-name column; NA marks an undefined value.
 
+Rows with an empty label or prediction, or with an error from 'cmrfm
+predict', are left out of the statistics and counted.
+
 EXIT STATUS
   0  success
-  1  bad input (the message names the file, row and column) or a write error`
+  1  bad input (the message names the file, row and column) or a write error
+  2  usage error (a missing or bad flag)`
 
 func newEvaluateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
