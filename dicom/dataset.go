@@ -68,9 +68,16 @@ const (
 	TagModality             Tag = 0x00080060
 	TagManufacturer         Tag = 0x00080070
 	TagInstitutionName      Tag = 0x00080080
-	TagStudyDescription     Tag = 0x00081030
-	TagSeriesDescription    Tag = 0x0008103E
-	TagManufacturerModel    Tag = 0x00081090
+	// Person names and other identifiers that ingest removes from report text.
+	TagReferringPhysicianName       Tag = 0x00080090
+	TagPerformingPhysicianName      Tag = 0x00081050
+	TagNameOfPhysiciansReadingStudy Tag = 0x00081060
+	TagOperatorsName                Tag = 0x00081070
+	TagRequestingPhysician          Tag = 0x00321032
+	TagOtherPatientIDs              Tag = 0x00101000
+	TagStudyDescription             Tag = 0x00081030
+	TagSeriesDescription            Tag = 0x0008103E
+	TagManufacturerModel            Tag = 0x00081090
 
 	TagPatientName      Tag = 0x00100010
 	TagPatientID        Tag = 0x00100020

@@ -17,6 +17,32 @@ func (f *File) pixelElement() (*Element, error) {
 	return e, nil
 }
 
+// framesFit checks NumberOfFrames against the pixel data the file holds
+// before anything is allocated per frame: native data must have the bytes
+// of every frame, encapsulated data a fragment per frame at least. A header
+// declaring 10^9 frames over a few kilobytes is an error, not 10^9 images.
+func (f *File) framesFit(p PixelInfo) error {
+	if p.Frames <= 1 {
+		return nil
+	}
+	e, err := f.pixelElement()
+	if err != nil {
+		return err
+	}
+	if e.UndefinedLength {
+		if p.Frames > len(e.Fragments) {
+			return errf(ErrTruncated, "NumberOfFrames %d but %d pixel data fragments", p.Frames, len(e.Fragments))
+		}
+		return nil
+	}
+	bits := uint64(p.Rows) * uint64(p.Cols) * uint64(max(p.Samples, 1)) * uint64(max(p.BitsAllocated, 1))
+	if have := uint64(len(e.Value)) * 8; bits == 0 || uint64(p.Frames) > have/bits {
+		return errf(ErrTruncated, "NumberOfFrames %d of %dx%d at %d bits need %d bytes; pixel data holds %d",
+			p.Frames, p.Rows, p.Cols, p.BitsAllocated, bits/8*uint64(p.Frames), len(e.Value))
+	}
+	return nil
+}
+
 // nativeFrames checks that native pixel data holds every frame and returns
 // the bytes of each.
 func nativeFrames(e *Element, p PixelInfo) ([][]byte, error) {

@@ -18,6 +18,9 @@ func (f *File) Images() ([]cine.Image, error) {
 	if err != nil {
 		return nil, f.err("images", -1, err)
 	}
+	if err := f.framesFit(p); err != nil {
+		return nil, f.err("images", -1, err)
+	}
 	base := cine.Image{
 		File:              f.Path,
 		StudyUID:          ds.String(TagStudyInstanceUID),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/internal/yamlconf"
+	"github.com/cmrfm/cmrfm/text"
 )
 
 // Config is everything an ingest run needs. Fields carry yaml tags for the
@@ -72,6 +73,18 @@ type Config struct {
 	ReportKey  string `yaml:"report_key"`
 	ReportText string `yaml:"report_text"`
 	LabelKey   string `yaml:"label_key"`
+	// NoReportDeid turns off the de-identification of report text (on by
+	// default: names — the study's own DICOM names and pattern-found ones —
+	// dates, MRNs, accession and phone numbers, e-mail and street addresses
+	// become [NAME], [DATE], …; see text.Deidentify). Off, only the row's
+	// own identifiers are removed.
+	NoReportDeid bool `yaml:"no_report_deid"`
+	// ReportDates is "remove" (default: [DATE]) or "shift": every date
+	// moves by the patient's offset, 1 to ReportDateShiftDays (default 365)
+	// days back, derived from the salt, so intervals between a patient's
+	// reports survive.
+	ReportDates         string `yaml:"report_dates"`
+	ReportDateShiftDays int    `yaml:"report_date_shift_days"`
 	// SplitFractions for index.csv when the labels carry no split column
 	// (default 0.5, 0.25, 0.25 by patient) and the seed of that assignment.
 	SplitFractions [3]float64 `yaml:"split_fractions"`
@@ -90,6 +103,12 @@ func LoadConfig(path string) (Config, error) {
 		return c, fmt.Errorf("ingest %w", err)
 	}
 	return c, nil
+}
+
+// CheckConfig reports what is wrong with a configuration (nil if nothing).
+func CheckConfig(c Config) error {
+	_, err := c.withDefaults()
+	return err
 }
 
 // withDefaults fills defaults and validates.
@@ -146,6 +165,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.LabelKey == "" {
 		c.LabelKey = "study_key"
+	}
+	if _, err := text.ParseDateMode(c.ReportDates); err != nil {
+		return c, fmt.Errorf("ingest: report_dates: %w", err)
+	}
+	if c.ReportDateShiftDays < 0 {
+		return c, fmt.Errorf("ingest: report_date_shift_days %d: want ≥ 0", c.ReportDateShiftDays)
 	}
 	if c.SplitFractions == [3]float64{} {
 		c.SplitFractions = [3]float64{0.5, 0.25, 0.25}

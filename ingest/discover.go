@@ -114,6 +114,12 @@ func Discover(inputs []string) ([]Unit, error) {
 // studies to descend into. Archives inside are units of their own.
 func discoverDir(dir, root string) ([]Unit, error) {
 	entries, err := os.ReadDir(dir)
+	if err != nil && dir != root {
+		// A folder below an input that cannot be listed is a unit that
+		// fails (its manifest line says why, without its path); the rest
+		// of the archive goes on.
+		return []Unit{{Kind: UnitFolder, Path: dir, Root: root}}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}

@@ -27,7 +27,7 @@ func (r *runner) processNIfTI(u Unit, id string) []*Entry {
 	e.StudyID = r.pseudo.Pseudonym("study", name)
 	e.Patient = r.pseudo.Pseudonym("patient", name)
 	fail := func(err error) []*Entry {
-		e.Status, e.Error = StatusFailed, r.redactText(err.Error(), u.Path, id)
+		e.Status, e.Error = StatusFailed, withoutPath(err).Error()
 		return []*Entry{e}
 	}
 	img, err := filepath.Glob(filepath.Join(u.Path, "*_4d.nii*"))
@@ -38,7 +38,14 @@ func (r *runner) processNIfTI(u Unit, id string) []*Entry {
 	if err != nil {
 		return fail(err)
 	}
-	vol, err := cine.ReadNIfTI(img[0])
+	f, err := os.Open(img[0])
+	if err != nil {
+		return fail(fmt.Errorf("NIfTI image: %w", err))
+	}
+	// Named by the unit's pseudonym: the folder and file names are the
+	// patient's identifier.
+	vol, err := cine.DecodeNIfTI(id+"/image", f)
+	f.Close()
 	if err != nil {
 		return fail(err)
 	}
@@ -75,6 +82,9 @@ func (r *runner) processNIfTI(u Unit, id string) []*Entry {
 	}
 	e.Status = StatusOK
 	e.study = &cine.Study{Key: e.Key, Views: map[cine.View]*cine.Video{cine.ViewSAX: v}}
+	if err := r.reports.deidentify(e, e.identity); err != nil {
+		return fail(err)
+	}
 	e.Seconds = math.Round(time.Since(t0).Seconds()*1000) / 1000
 	return []*Entry{e}
 }

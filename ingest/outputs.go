@@ -201,46 +201,39 @@ func (r *runner) writeIndex(all []*Entry) (string, error) {
 }
 
 // writeReports writes <out>/reports.jsonl: {"study_key", "text"} per written
-// study, keyed by the store's study key. Known identifiers of the report row
-// (its key and any identifying column) are removed from the text; free-text
-// de-identification beyond that is the caller's responsibility.
+// study with a report, keyed by the store's study key, the text
+// de-identified (see reportDeid) — made when the study was processed, with
+// its DICOM names and identifiers.
 func (r *runner) writeReports(all []*Entry) (string, error) {
-	head, rows, err := readTable(r.cfg.Reports)
-	if err != nil {
-		return "", fmt.Errorf("ingest: reports: %w", err)
-	}
-	for _, c := range []string{r.cfg.ReportKey, r.cfg.ReportText} {
-		if !contains(head, c) {
-			return "", fmt.Errorf("ingest: reports %s: no column %q (have %s)", r.cfg.Reports, c, strings.Join(head, ","))
-		}
-	}
+	d := r.reports
 	written := byStudyID(all)
 	type rep struct {
 		Key  string `json:"study_key"`
 		Text string `json:"text"`
 	}
 	var out []rep
-	unmatched := 0
-	for _, row := range rows {
-		e, ok := written[r.pseudo.Pseudonym("study", row[r.cfg.ReportKey])]
+	unmatched, stale := 0, 0
+	for id, row := range d.rows {
+		e, ok := written[id]
 		if !ok {
 			unmatched++
 			continue
 		}
-		text := row[r.cfg.ReportText]
-		for _, h := range head {
-			if (h == r.cfg.ReportKey || identifyingColumn(h)) && len(strings.TrimSpace(row[h])) >= 3 {
-				text = strings.ReplaceAll(text, strings.TrimSpace(row[h]), "[REDACTED]")
-			}
+		t, fresh := d.report(e, row)
+		if !fresh {
+			stale++
 		}
-		out = append(out, rep{e.Key, text})
+		out = append(out, rep{e.Key, t})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	if unmatched > 0 {
 		r.log.Warn("reports without an ingested study", "count", unmatched)
 	}
+	if stale > 0 {
+		r.log.Warn("reports changed since their study was ingested: de-identified without the study's DICOM names", "count", stale)
+	}
 	path := filepath.Join(r.cfg.Out, "reports.jsonl")
-	err = writeAtomicLines(path, func(w io.Writer) error {
+	err := writeAtomicLines(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for _, x := range out {

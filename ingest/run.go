@@ -43,6 +43,8 @@ type runner struct {
 	log    *slog.Logger
 	pseudo *Pseudonymizer
 	smap   *SeriesMap
+	// reports de-identifies each written study's report (nil: no reports).
+	reports *reportDeid
 
 	mu     sync.Mutex
 	claims map[string]string // study key → unit that wrote it
@@ -92,6 +94,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress func(done, 
 		return nil, err
 	}
 	r := &runner{cfg: cfg, log: log, pseudo: pseudo, smap: smap, claims: map[string]string{}}
+	if r.reports, err = newReportDeid(cfg, pseudo, salt); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
@@ -131,9 +136,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress func(done, 
 	sum.Units = len(units) - sum.UnitsOutOfShard
 	log.Info("ingest", "units", sum.Units, "resumed", sum.UnitsResumed, "to do", len(todo), "workers", cfg.Workers, "shard", fmt.Sprintf("%d/%d", shard, nShards))
 
-	mf, err := os.OpenFile(sum.Manifest, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	journal := journalPath(sum.Manifest)
+	if err := os.MkdirAll(filepath.Dir(journal), 0o755); err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	mf, err := os.OpenFile(journal, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("ingest: manifest: %w", err)
+		return nil, fmt.Errorf("ingest: manifest journal: %w", err)
 	}
 	defer mf.Close()
 	workers := cfg.Workers
@@ -186,7 +195,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress func(done, 
 		}
 	}
 	if writeErr != nil {
-		return nil, fmt.Errorf("ingest: manifest %s: %w", sum.Manifest, writeErr)
+		return nil, fmt.Errorf("ingest: manifest journal %s: %w", journal, writeErr)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -211,6 +220,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress func(done, 
 	sum.Duplicates = duplicates(all)
 	for _, g := range sum.Duplicates {
 		log.Warn("studies with identical pixels (train/test leakage risk)", "studies", strings.Join(g, ", "))
+	}
+	var own []*Entry
+	for _, e := range all {
+		if e.journal == "" || e.journal == filepath.Base(journal) {
+			own = append(own, e)
+		}
+	}
+	if err := writeManifest(sum.Manifest, own); err != nil {
+		return nil, fmt.Errorf("ingest: manifest: %w", err)
 	}
 	if sum.Index, err = r.writeIndex(all); err != nil {
 		return nil, err
@@ -242,7 +260,10 @@ func (r *runner) processUnit(ctx context.Context, u Unit) []*Entry {
 	id := r.unitID(u)
 	var entries []*Entry
 	fail := func(err error) []*Entry {
-		e := &Entry{Unit: id, Status: StatusFailed, Error: r.redactText(err.Error(), u.Path, id), Time: now()}
+		// Every error reaching here is built without the unit's paths
+		// (archive errors name entries by ordinal; file-system errors
+		// lose their path).
+		e := &Entry{Unit: id, Status: StatusFailed, Error: withoutPath(err).Error(), Time: now()}
 		return []*Entry{e, {Unit: id, Status: StatusUnitDone, Time: now()}}
 	}
 	if ctx.Err() != nil {
@@ -252,7 +273,7 @@ func (r *runner) processUnit(ctx context.Context, u Unit) []*Entry {
 	case UnitArchive:
 		tmp := filepath.Join(r.cfg.Out, ".cmrfm-tmp", id)
 		os.RemoveAll(tmp)
-		if err := extractArchive(u.Path, tmp); err != nil {
+		if err := extractArchive(u.Path, tmp, defaultArchiveLimits); err != nil {
 			os.RemoveAll(tmp)
 			return fail(err)
 		}

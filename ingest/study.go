@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/dicom"
 	"github.com/cmrfm/cmrfm/store"
+	"github.com/cmrfm/cmrfm/text"
 )
 
 // Study statuses in the manifest.
@@ -45,13 +48,16 @@ type Entry struct {
 	// FileChecksum is store.FileChecksum of the written .h5 (CRC-32C).
 	FileChecksum string `json:"file_checksum,omitempty"`
 	// Labels found in the input itself (ACDC's Info.cfg group), joined into index.csv.
-	Labels     map[string]string `json:"labels,omitempty"`
-	Seconds    float64           `json:"seconds"`
-	Time       string            `json:"time"`
-	Duplicates []string          `json:"duplicate_of,omitempty"`
-	identity   *studyIdentity    // not serialised: for the crosswalk
-	study      *cine.Study       // not serialised: written by the collector
-	unitDone   *unitCompletion   // not serialised
+	Labels map[string]string `json:"labels,omitempty"`
+	// Seconds and Time (UTC) are in the journal only: the manifest,
+	// rewritten at the end of each run, is the same whatever the timing.
+	Seconds    float64         `json:"seconds,omitempty"`
+	Time       string          `json:"time,omitempty"`
+	Duplicates []string        `json:"duplicate_of,omitempty"`
+	identity   *studyIdentity  // not serialised: for the crosswalk
+	study      *cine.Study     // not serialised: written by the collector
+	unitDone   *unitCompletion // not serialised
+	journal    string          // the journal the entry was read from ("" for this run's)
 }
 
 // ViewEntry describes one written view.
@@ -86,9 +92,30 @@ type FileProblem struct {
 	Error string `json:"error"`
 }
 
-// studyIdentity holds the identifiers of one study, in memory only.
+// studyIdentity holds the identifiers of one study, in memory only: the
+// crosswalk's, and what report de-identification removes.
 type studyIdentity struct {
 	PatientID, Accession, StudyUID, UnitPath string
+	// Names are person names of the headers (patient, referring and
+	// performing physicians, operators), OtherIDs other patient IDs,
+	// Institution the institution's name.
+	Names, OtherIDs []string
+	Institution     string
+}
+
+// identityOf reads a study's identifiers from one of its files.
+func identityOf(ds *dicom.DataSet, unitPath string) studyIdentity {
+	id := studyIdentity{
+		PatientID: ds.String(dicom.TagPatientID), Accession: ds.String(dicom.TagAccessionNumber),
+		StudyUID: ds.String(dicom.TagStudyInstanceUID), UnitPath: unitPath,
+		Institution: ds.String(dicom.TagInstitutionName),
+	}
+	for _, t := range []dicom.Tag{dicom.TagPatientName, dicom.TagReferringPhysicianName, dicom.TagPerformingPhysicianName,
+		dicom.TagOperatorsName, dicom.TagNameOfPhysiciansReadingStudy, dicom.TagRequestingPhysician} {
+		id.Names = append(id.Names, ds.Strings(t)...)
+	}
+	id.OtherIDs = ds.Strings(dicom.TagOtherPatientIDs)
+	return id
 }
 
 type unitCompletion struct {
@@ -100,21 +127,76 @@ type unitCompletion struct {
 type studyGroup struct {
 	id     studyIdentity
 	images []cine.Image
+	// paths maps the files' labels (cine.Image.File) to their paths.
+	paths map[string]string
 }
 
-// seriesLabel names a series without identifiers.
-func seriesLabel(s *cine.Series) string {
-	return strings.TrimSpace(fmt.Sprintf("%s %q %dx%d", s.SeriesNumber, s.SeriesDescription, s.Rows, s.Cols))
+// seriesLabel names a series for the manifest: number, description and
+// matrix. The description is a header value the series map needs; it is
+// shown only when it reads as a protocol name (letters, digits and
+// punctuation, no identifier the de-identifier finds, none of the study's
+// own identifiers), else it is withheld.
+func seriesLabel(s *cine.Series, id *studyIdentity) string {
+	return strings.TrimSpace(fmt.Sprintf("%s %q %dx%d", s.SeriesNumber, safeDescription(s.SeriesDescription, id), s.Rows, s.Cols))
+}
+
+var reProtocolName = regexp.MustCompile(`^[A-Za-z0-9 _.+\-/()#*:,=<>%&]{0,64}$`)
+
+// safeDescription returns a series description fit for the manifest.
+func safeDescription(d string, id *studyIdentity) string {
+	if !reProtocolName.MatchString(d) {
+		return "[description withheld]"
+	}
+	var k *text.Known
+	if id != nil {
+		k = &text.Known{Names: id.Names, MRNs: append([]string{id.PatientID}, id.OtherIDs...), Accessions: []string{id.Accession, id.StudyUID}}
+		if id.Institution != "" {
+			k.Other = []string{id.Institution}
+		}
+	}
+	if spans := text.FindPHI(d, k); len(spans) > 0 {
+		return "[description withheld]"
+	}
+	return d
+}
+
+// fileLabel names file p, the ordinal-th file of its unit, in messages and
+// the manifest: "<unit pseudonym>/<folder pseudonym>/#<ordinal>" — folder
+// and file names are often patient names, MRNs, accession numbers or dates,
+// so neither is ever used. PlainPaths: the path itself.
+func (r *runner) fileLabel(unitID, unitPath, p string, ordinal int) string {
+	if r.cfg.PlainPaths {
+		return p
+	}
+	folder := "-"
+	if rel, err := filepath.Rel(unitPath, filepath.Dir(p)); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+		folder = r.pseudo.Pseudonym("folder", filepath.ToSlash(rel))[:8]
+	}
+	return fmt.Sprintf("%s/%s/#%d", unitID, folder, ordinal)
+}
+
+// uid replaces a DICOM UID by a pseudonym (equal UIDs, equal pseudonyms), so
+// the images cine assembles — and every message it makes — carry none.
+func (r *runner) uid(kind, u string) string {
+	if u == "" || r.cfg.PlainPaths {
+		return u
+	}
+	return kind + "." + r.pseudo.Pseudonym("uid", u)[:15]
 }
 
 // processFiles reads the DICOM files of one unit and returns one manifest
 // entry per study found (or one failed entry when none is).
+//
+// Files are named by fileLabel from the start: DICOM parses each under its
+// label, so every message about it (here, in cine, in the decoders) holds
+// the label, never the path; UIDs are replaced by pseudonyms as the images
+// are read.
 func (r *runner) processFiles(u Unit, unitID, unitPath string, files []string, skipped int) []*Entry {
-	redact := func(p string) string { return r.redactPath(unitID, unitPath, p) }
 	groups := map[string]*studyGroup{}
 	var bad []FileProblem
-	for _, p := range files {
-		f, err := dicom.ReadFile(p)
+	for k, p := range files {
+		label := r.fileLabel(unitID, unitPath, p, k+1)
+		f, err := readDICOM(label, p)
 		if err == nil {
 			var imgs []cine.Image
 			imgs, err = f.Images()
@@ -123,17 +205,19 @@ func (r *runner) processFiles(u Unit, unitID, unitPath string, files []string, s
 				uid := ds.String(dicom.TagStudyInstanceUID)
 				g := groups[uid]
 				if g == nil {
-					g = &studyGroup{id: studyIdentity{
-						PatientID: ds.String(dicom.TagPatientID), Accession: ds.String(dicom.TagAccessionNumber),
-						StudyUID: uid, UnitPath: unitPath,
-					}}
+					g = &studyGroup{id: identityOf(ds, unitPath), paths: map[string]string{}}
 					groups[uid] = g
+				}
+				g.paths[label] = p
+				for i := range imgs {
+					im := &imgs[i]
+					im.StudyUID, im.SeriesUID, im.SOPInstanceUID = r.uid("st", im.StudyUID), r.uid("se", im.SeriesUID), r.uid("in", im.SOPInstanceUID)
 				}
 				g.images = append(g.images, imgs...)
 				continue
 			}
 		}
-		bad = append(bad, FileProblem{File: redact(p), Error: r.redactText(err.Error(), unitPath, unitID)})
+		bad = append(bad, FileProblem{File: label, Error: err.Error()})
 	}
 	if len(groups) == 0 {
 		e := &Entry{Unit: unitID, Status: StatusFailed, BadFiles: bad, Skipped: skipped, Time: now()}
@@ -199,9 +283,9 @@ func (r *runner) processStudy(unitID string, g *studyGroup) *Entry {
 			markDecision(decisions, ss, fmt.Sprintf("%d frames exceed the cap of %d (max_frames_per_series)", n, r.cfg.MaxFramesPerSeries))
 			continue
 		}
-		video, err := r.buildVideo(s)
+		video, err := r.buildVideo(s, g.paths)
 		if err != nil {
-			markDecision(decisions, ss, r.redactText(err.Error(), id.UnitPath, unitID))
+			markDecision(decisions, ss, err.Error())
 			for _, d := range decisions {
 				if d.Series == ss[0] {
 					d.Failed = true
@@ -212,7 +296,7 @@ func (r *runner) processStudy(unitID string, g *studyGroup) *Entry {
 		study.Views[v] = video
 		labels := make([]string, len(ss))
 		for i, x := range ss {
-			labels[i] = seriesLabel(x)
+			labels[i] = seriesLabel(x, &id)
 		}
 		sum := sha256.Sum256(pixelBytes(video, 0))
 		shape := video.Shape()
@@ -224,7 +308,7 @@ func (r *runner) processStudy(unitID string, g *studyGroup) *Entry {
 	}
 	for _, d := range decisions {
 		s := d.Series
-		se := SeriesEntry{Series: seriesLabel(s), Images: s.TotalImages, Slices: len(s.Slices), Frames: s.FramesPerSlice(),
+		se := SeriesEntry{Series: seriesLabel(s, &id), Images: s.TotalImages, Slices: len(s.Slices), Frames: s.FramesPerSlice(),
 			View: d.View, Rule: d.Rule, Reason: d.Reason, Failed: d.Failed}
 		for _, w := range s.Warnings {
 			se.Warnings = append(se.Warnings, w.Error())
@@ -239,6 +323,9 @@ func (r *runner) processStudy(unitID string, g *studyGroup) *Entry {
 	}
 	e.Status = StatusOK
 	e.study = study
+	if err := r.reports.deidentify(e, &id); err != nil {
+		e.Status, e.Error, e.study = StatusFailed, err.Error(), nil
+	}
 	return e
 }
 
@@ -294,15 +381,25 @@ func stackSeries(ss []*cine.Series) *cine.Series {
 	return best
 }
 
+// readDICOM parses the file at path under the name label: the
+// parser's messages name the label.
+func readDICOM(label, path string) (*dicom.File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read: %w", label, withoutPath(err))
+	}
+	return dicom.Parse(label, b)
+}
+
 // buildVideo decodes a series' frames, pre-processes them and applies the
-// intensity policy.
-func (r *runner) buildVideo(s *cine.Series) (*cine.Video, error) {
+// intensity policy. paths maps the images' file labels to paths.
+func (r *runner) buildVideo(s *cine.Series, paths map[string]string) (*cine.Video, error) {
 	cache := map[string]*dicom.Pixels{}
 	raw := r.cfg.Intensity == "raw"
 	v, err := s.VideoFloat(1, func(i int, img cine.Image, plane []float32) error {
 		px, ok := cache[img.File]
 		if !ok {
-			f, err := dicom.ReadFile(img.File)
+			f, err := readDICOM(img.File, paths[img.File])
 			if err != nil {
 				return err
 			}
@@ -408,26 +505,3 @@ func pixelBytes(v *cine.Video, c int) []byte {
 }
 
 func now() string { return time.Now().UTC().Format(time.RFC3339) }
-
-// redactPath names a file for logs and the manifest: the unit's pseudonym,
-// a pseudonym of the folder inside the unit, and the file name — folder
-// names are often MRNs or accession numbers. PlainPaths keeps paths as they
-// are (and the crosswalk, when asked for, maps unit pseudonyms to paths).
-func (r *runner) redactPath(unitID, unitPath, p string) string {
-	if r.cfg.PlainPaths {
-		return p
-	}
-	rel, err := filepath.Rel(unitPath, filepath.Dir(p))
-	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
-		return unitID + "/" + filepath.Base(p)
-	}
-	return unitID + "/" + r.pseudo.Pseudonym("folder", filepath.ToSlash(rel))[:8] + "/" + filepath.Base(p)
-}
-
-// redactText replaces the unit's path in an error message by its pseudonym.
-func (r *runner) redactText(s, unitPath, unitID string) string {
-	if r.cfg.PlainPaths || unitPath == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, unitPath, unitID)
-}

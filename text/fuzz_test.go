@@ -50,3 +50,56 @@ func FuzzText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDeidentify: de-identification never panics, its spans are ordered,
+// disjoint and inside the text, the output is the text with exactly those
+// spans replaced, and date shifting never panics either.
+func FuzzDeidentify(f *testing.F) {
+	for _, s := range []string{"Patient: Jane Smith, DOB 03/04/1961, MRN: 88442211.", "Dr. O'Brien-Smith, FRCR 12 March 2021",
+		"Tel (555) 123-4567; 12 Elm St, Springfield, IL 62704; x@y.org", "LVEF 55 %, 120/80 mmHg, 2.5 × 3.1 cm", "04MAR2021 26.3.13 Mar-05-2021",
+		"Name: SMITH, JANE\nAccession: A123456", "\xff\xfe Dr \u00e9\u0301 5/5/55"} {
+		f.Add(s, "SMITH^JANE", "88442211", int16(-40))
+	}
+	f.Fuzz(func(t *testing.T, s, name, id string, shift int16) {
+		k := &Known{Names: []string{name}, MRNs: []string{id}, Accessions: []string{id}, Other: []string{name}}
+		out, spans := Deidentify(s, k, DeidOptions{})
+		var b strings.Builder
+		at := 0
+		for _, sp := range spans {
+			if sp.Start < at || sp.End <= sp.Start || sp.End > len(s) {
+				t.Fatalf("span %+v after %d in %d bytes", sp, at, len(s))
+			}
+			b.WriteString(s[at:sp.Start])
+			b.WriteString(sp.Kind.Placeholder())
+			at = sp.End
+		}
+		b.WriteString(s[at:])
+		if b.String() != out {
+			t.Fatalf("output %q is not the text with its spans replaced (%q)", out, b.String())
+		}
+		Deidentify(s, k, DeidOptions{Dates: DatesShift, ShiftDays: int(shift), DayFirst: shift%2 == 0})
+	})
+}
+
+// FuzzBuildIndex feeds arbitrary report tables (CSV and JSON lines) to the
+// index builder: rows it cannot use are skipped with a reason, never a panic.
+func FuzzBuildIndex(f *testing.F) {
+	f.Add("study_key,text\nA,\"FINDINGS: Normal LV.\"\nB,\n,x\nA,dup\n", false)
+	f.Add(`{"study_key":"A","text":"LVEF 55%."}`+"\n"+`{"study_key":1,"text":null}`+"\n{bad\n", true)
+	tok := testTokenizer(f, "pubmedbert")
+	f.Fuzz(func(t *testing.T, in string, jsonl bool) {
+		o := IndexOptions{Format: "csv"}
+		if jsonl {
+			o.Format = "jsonl"
+		}
+		idx, err := BuildIndex(strings.NewReader(in), "fuzz", tok, o)
+		if err != nil {
+			return
+		}
+		for k, r := range idx.Studies {
+			if k == "" || len(r.Sentences) == 0 || len(r.Sentences) != len(r.IDs) {
+				t.Fatalf("study %q: %d sentences, %d id lists", k, len(r.Sentences), len(r.IDs))
+			}
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -124,9 +125,20 @@ type Hooks struct {
 	Row func(Row)
 }
 
+// Keyed is implemented by batches that can name their studies (logged when
+// a batch is skipped).
+type Keyed interface{ StudyKeys() []string }
+
+// ErrBadBatches is returned (wrapped) when more than MaxBadBatches updates
+// were skipped for non-finite values.
+var ErrBadBatches = errors.New("train: too many batches with a non-finite loss or gradient")
+
 // Summary reports a run.
 type Summary struct {
 	State State
+	// Skipped counts the updates skipped for a non-finite loss or
+	// gradient over the whole run (earlier processes included).
+	Skipped int
 	// Rows are all metrics rows (earlier ones included after a resume).
 	Rows []Row
 	// Files written.
@@ -189,6 +201,7 @@ type run[B any] struct {
 	acc, logEvery, total int
 	lastLR               float64
 	interrupted          bool
+	skipped              int // updates skipped for non-finite values so far
 	t0                   time.Time
 }
 
@@ -245,6 +258,9 @@ func (r *Runner[B]) start(ctx context.Context) (*run[B], error) {
 		if e := r.Trainer.Epochs * ((n + s.acc - 1) / s.acc); s.total <= 0 || e < s.total {
 			s.total = e
 		}
+	}
+	if s.skipped, err = r.Optimizer.Skipped(); err != nil {
+		return nil, err
 	}
 	s.progress(nil, false)
 	if lr, err := r.Optimizer.LR(); err == nil {
@@ -390,8 +406,13 @@ func (s *run[B]) step(b B, next int, apply bool) error {
 	if err != nil {
 		return fmt.Errorf("train: update %d: %w", s.st.Updates+1, err)
 	}
+	if apply {
+		if err := s.checkSkipped(b); err != nil {
+			return err
+		}
+	}
 	for _, c := range s.TrainColumns {
-		if v, ok := vals[c]; ok {
+		if v, ok := vals[c]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
 			if s.st.Window == nil {
 				s.st.Window = map[string]Sum{}
 			}
@@ -405,6 +426,27 @@ func (s *run[B]) step(b B, next int, apply bool) error {
 		return nil
 	}
 	return s.updated(next, vals)
+}
+
+// checkSkipped logs an update the optimiser skipped for a non-finite loss
+// or gradient, naming the batch's studies, and stops the run once more
+// than Trainer.MaxBadBatches were skipped.
+func (s *run[B]) checkSkipped(b B) error {
+	n, err := s.Optimizer.Skipped()
+	if err != nil || n <= s.skipped {
+		return err
+	}
+	s.skipped = n
+	var keys []string
+	if k, ok := any(b).(Keyed); ok {
+		keys = k.StudyKeys()
+	}
+	s.log.Warn("batch skipped: non-finite loss or gradient; the model is unchanged", "update", s.st.Updates+1,
+		"epoch", s.st.Epoch, "studies", keys, "skipped so far", n)
+	if m := s.Trainer.MaxBadBatches; m >= 0 && n > m {
+		return fmt.Errorf("%w: %d (max_bad_batches %d); the last at update %d, studies %v", ErrBadBatches, n, m, s.st.Updates+1, keys)
+	}
+	return nil
 }
 
 // updated records an optimiser update: progress, then the metrics row,
@@ -484,7 +526,7 @@ func (s *run[B]) end() (*Summary, error) {
 }
 
 func (s *run[B]) summarise() {
-	s.sum.State, s.sum.Rows, s.sum.Elapsed = s.st, slices.Clone(s.metrics.Rows()), time.Since(s.t0)
+	s.sum.State, s.sum.Rows, s.sum.Elapsed, s.sum.Skipped = s.st, slices.Clone(s.metrics.Rows()), time.Since(s.t0), s.skipped
 }
 
 // flush writes the pending metrics row.

@@ -123,6 +123,7 @@ const (
 	VarLR          = "lr"        // float64 scalar: the learning rate of the next update
 	VarUpdates     = "updates"   // int64 scalar: updates applied (torch's step)
 	VarAccumCount  = "acc_count" // float32 scalar: micro-batches accumulated since the last update
+	VarSkipped     = "skipped"   // int64 scalar: updates skipped for a non-finite loss or gradient
 	scopeM         = "m"         // first moments
 	scopeV         = "v"         // second moments
 	scopeAcc       = "acc"       // accumulated gradients
@@ -150,6 +151,7 @@ func NewOptimizer(store *model.Store, cfg AdamW) (*Optimizer, error) {
 	o.lrVar()
 	o.updatesVar()
 	o.countVar()
+	o.skippedVar()
 	return o, nil
 }
 
@@ -174,6 +176,19 @@ func (o *Optimizer) updatesVar() *model.Variable {
 	return o.state(optPath(VarUpdates), int64(0))
 }
 func (o *Optimizer) countVar() *model.Variable { return o.state(optPath(VarAccumCount), float32(0)) }
+func (o *Optimizer) skippedVar() *model.Variable {
+	return o.state(optPath(VarSkipped), int64(0))
+}
+
+// Skipped returns the number of updates skipped so far because the loss or
+// a gradient was not finite (see Step).
+func (o *Optimizer) Skipped() (int, error) {
+	t, err := o.skippedVar().Value()
+	if err != nil {
+		return 0, err
+	}
+	return int(tensors.ToScalar[int64](t)), nil
+}
 
 // slot returns the optimiser variable sub/<path of v>, zero-initialised.
 func (o *Optimizer) slot(sub string, v *model.Variable) *model.Variable {
@@ -250,6 +265,14 @@ func Trainable(store *model.Store, g *Graph, prefixes ...string) []*model.Variab
 // apply is false). Every variable must be float32, and g must feed its
 // variables as parameters (a graph marked for training, or FeedVariables):
 // Step panics, naming the variable, when one is a compile-time constant.
+//
+// A non-finite loss or gradient never reaches the model. The update is
+// computed, then every variable it changes — parameters, moments, the
+// update count — takes its new value only if the loss, the gradient norm
+// (and, when accumulating, every micro-batch loss of the group) are
+// finite, and keeps its old value otherwise, inside the graph; the
+// accumulators are cleared either way and the Skipped counter goes up. With
+// finite values the selection returns the new values bit for bit.
 func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 	g := loss.Graph()
 	if len(vars) == 0 {
@@ -265,15 +288,20 @@ func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 	grads := Gradient(loss, params...)
 	count := o.countVar()
 	n := AddScalar(fedAsParameter(count, g), 1)
+	finiteLoss := IsFinite(loss)
 	if !apply {
 		for i, v := range vars {
 			acc := o.slot(scopeAcc, v)
 			acc.SetNodeValue(Add(fedAsParameter(acc, g), grads[i]))
 		}
-		count.SetNodeValue(n)
+		// A non-finite loss poisons the count, so the group's update is
+		// skipped even when its gradient came out finite.
+		count.SetNodeValue(Where(finiteLoss, n, Scalar(g, dtypes.Float32, math.NaN())))
 		return ScalarZero(g, dtypes.Float32)
 	}
+	ok := finiteLoss
 	if o.cfg.accumulate() > 1 {
+		ok = LogicalAnd(ok, IsFinite(n))
 		inv := Inverse(n)
 		for i, v := range vars {
 			acc := o.slot(scopeAcc, v)
@@ -287,6 +315,8 @@ func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 		norms[i] = Sqrt(ReduceAllSum(Square(gr)))
 	}
 	norm := Sqrt(ReduceAllSum(Square(Stack(norms, 0))))
+	ok = LogicalAnd(ok, IsFinite(norm))
+	keep := func(next, prev *Node) *Node { return Where(ok, next, prev) }
 	if o.cfg.ClipNorm > 0 {
 		coef := MinScalar(Div(Scalar(g, dtypes.Float32, o.cfg.ClipNorm), AddScalar(norm, 1e-6)), 1)
 		for i := range grads {
@@ -297,8 +327,12 @@ func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 	// rounded to float32 where they meet the tensors.
 	lr := fedAsParameter(o.lrVar(), g)
 	upd := o.updatesVar()
-	step := AddScalar(fedAsParameter(upd, g), 1)
-	upd.SetNodeValue(step)
+	prevStep := fedAsParameter(upd, g)
+	step := AddScalar(prevStep, 1)
+	upd.SetNodeValue(keep(step, prevStep))
+	skipped := o.skippedVar()
+	prevSkipped := fedAsParameter(skipped, g)
+	skipped.SetNodeValue(keep(prevSkipped, AddScalar(prevSkipped, 1)))
 	t := ConvertDType(step, dtypes.Float64)
 	b1, b2 := o.cfg.Betas[0], o.cfg.Betas[1]
 	bc1 := OneMinus(Pow(Scalar(g, dtypes.Float64, b1), t))
@@ -309,16 +343,17 @@ func (o *Optimizer) Step(loss *Node, vars []*model.Variable, apply bool) *Node {
 	for i, v := range vars {
 		gr := grads[i]
 		mv, vv := o.slot(scopeM, v), o.slot(scopeV, v)
-		m := Add(MulScalar(fedAsParameter(mv, g), b1), MulScalar(gr, 1-b1))
-		s := Add(MulScalar(fedAsParameter(vv, g), b2), Mul(MulScalar(gr, 1-b2), gr))
-		mv.SetNodeValue(m)
-		vv.SetNodeValue(s)
+		mPrev, sPrev := fedAsParameter(mv, g), fedAsParameter(vv, g)
+		m := Add(MulScalar(mPrev, b1), MulScalar(gr, 1-b1))
+		s := Add(MulScalar(sPrev, b2), Mul(MulScalar(gr, 1-b2), gr))
+		mv.SetNodeValue(keep(m, mPrev))
+		vv.SetNodeValue(keep(s, sPrev))
 		p := params[i]
 		if o.cfg.WeightDecay > 0 && o.cfg.Decay.Decays(v.Path(), v.Shape()) {
 			p = Mul(p, decay)
 		}
 		denom := AddScalar(Div(Sqrt(s), sqrtBC2), o.cfg.Eps)
-		v.SetNodeValue(Sub(p, Mul(stepSize, Div(m, denom))))
+		v.SetNodeValue(keep(Sub(p, Mul(stepSize, Div(m, denom))), params[i]))
 	}
 	return norm
 }

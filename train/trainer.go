@@ -39,6 +39,11 @@ type TrainerConfig struct {
 	CheckpointEveryUpdates int  `yaml:"checkpoint_every_updates"`
 	CheckpointEveryEpochs  int  `yaml:"checkpoint_every_epochs"`
 	KeepCheckpoints        bool `yaml:"keep_checkpoints"`
+	// MaxBadBatches is how many updates may be skipped for a non-finite
+	// loss or gradient (the model is left unchanged and the batch's
+	// studies logged) before the run stops with ErrBadBatches; 0 stops at
+	// the first, a negative value never stops.
+	MaxBadBatches int `yaml:"max_bad_batches"`
 	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go:ops_sequential).
 	Backend string `yaml:"backend" cmrfm:"machine"`
 	// Progress reports progress (a bar on a terminal).

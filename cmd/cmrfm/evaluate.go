@@ -23,9 +23,13 @@ is used, in file order (duplicates included, as the paper did).
 Numbers in the output CSVs are written as R's write.csv writes them (15
 significant digits), with R's row-name column; NA marks an undefined value.
 
+Rows with an empty label or prediction, or with an error from 'cmrfm
+predict', are left out of the statistics and counted.
+
 EXIT STATUS
   0  success
-  1  bad input (the message names the file, row and column) or a write error`
+  1  bad input (the message names the file, row and column) or a write error
+  2  usage error (a missing or bad flag)`
 
 func newEvaluateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -110,7 +114,7 @@ Reproduce the paper's internal test set:
 func runEvaluateClassification(a *app, f *classFlags) error {
 	var err error
 	if f.opt.Direction, err = stats.ParseDirection(f.direction); err != nil {
-		return fmt.Errorf("--direction: %w", err)
+		return usagef("--direction: %w", err)
 	}
 	switch f.paired {
 	case "auto":
@@ -120,7 +124,7 @@ func runEvaluateClassification(a *app, f *classFlags) error {
 	case "no":
 		f.opt.Pairing = stats.Unpaired
 	default:
-		return fmt.Errorf("--paired %q: want auto, yes or no", f.paired)
+		return usagef("--paired %q: want auto, yes or no", f.paired)
 	}
 	switch f.ci {
 	case "delong":
@@ -128,18 +132,24 @@ func runEvaluateClassification(a *app, f *classFlags) error {
 	case "bootstrap":
 		f.opt.CI = evaluate.Bootstrap
 		if f.bootN <= 0 {
-			return fmt.Errorf("--boot-n %d: want a positive number", f.bootN)
+			return usagef("--boot-n %d: want a positive number", f.bootN)
 		}
 		f.opt.Bootstrap = stats.Bootstrap{Reps: f.bootN, Seed: f.seed}
 	default:
-		return fmt.Errorf("--ci %q: want delong or bootstrap", f.ci)
+		return usagef("--ci %q: want delong or bootstrap", f.ci)
 	}
 	if f.tests != "" && f.opt.Baseline == "" {
-		return errors.New("--tests needs --baseline")
+		return usageError{errors.New("--tests needs --baseline")}
 	}
 	rep, err := evaluate.Classify(f.opt)
 	if err != nil {
 		return err
+	}
+	for _, t := range rep.Targets {
+		reportExcluded(a, t.Name, "pretrained", t.Pretrained.Excluded)
+		if t.Baseline != nil {
+			reportExcluded(a, t.Name, "baseline", t.Baseline.Excluded)
+		}
 	}
 	a.log.Info("evaluated", "targets", len(rep.Targets), "pred", f.opt.Pred, "baseline", f.opt.Baseline)
 	for _, o := range []struct {
@@ -210,11 +220,17 @@ suffixed _baseline and _pretrained, followed by hf_p_val.
 
 func runEvaluateRegression(a *app, f *regFlags) error {
 	if f.opt.Cutoff == 0 {
-		return errors.New("--cutoff 0: want a non-zero cut-off")
+		return usageError{errors.New("--cutoff 0: want a non-zero cut-off")}
 	}
 	rep, err := evaluate.Regress(f.opt)
 	if err != nil {
 		return err
+	}
+	for _, t := range rep.Targets {
+		reportExcluded(a, t.Name, "pretrained", t.Pretrained.Excluded)
+		if t.Baseline != nil {
+			reportExcluded(a, t.Name, "baseline", t.Baseline.Excluded)
+		}
 	}
 	a.log.Info("evaluated", "targets", len(rep.Targets), "pred", f.opt.Pred, "baseline", f.opt.Baseline)
 	if err := writeOutput(a, f.out, rep.WriteResults); err != nil {
@@ -268,4 +284,12 @@ func writeOutput(a *app, path string, write func(io.Writer) error) error {
 	}
 	a.log.Info("wrote", "file", path)
 	return nil
+}
+
+// reportExcluded says how many rows of a table the statistics left out.
+func reportExcluded(a *app, target, model string, ex evaluate.Excluded) {
+	if ex.NoLabel+ex.NoPrediction == 0 {
+		return
+	}
+	fmt.Fprintf(a.stdout, "%s (%s): left out %d rows without a label and %d without a prediction\n", target, model, ex.NoLabel, ex.NoPrediction)
 }

@@ -167,11 +167,11 @@ func TestEvaluateBadInput(t *testing.T) {
 	} {
 		good := filepath.Join("..", "..", "stats", "testdata", "evaluate", "classification", "pretrained")
 		code, _, stderr := evalCLI(t, append([]string{"evaluate", "classification", "--pred", good, "--out", out}, args...)...)
-		if code != 1 || !strings.Contains(stderr, args[0]) {
+		if code != exitUsage || !strings.Contains(stderr, args[0]) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
 		}
 	}
-	if code, _, _ := evalCLI(t, "evaluate", "classification", "--out", out); code != 1 {
+	if code, _, _ := evalCLI(t, "evaluate", "classification", "--out", out); code != exitUsage {
 		t.Errorf("missing --pred: exit %d", code)
 	}
 }

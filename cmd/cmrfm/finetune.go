@@ -43,7 +43,7 @@ progress, out) may differ. Apply the model with 'cmrfm predict'.`,
   cmrfm finetune --config ft.yaml --print-config
   cmrfm finetune --config ft.yaml --resume`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (retErr error) {
 			c, err := resolveConfig(cmd, a, flags, finetune.Preset, finetune.LoadConfig)
 			if err != nil {
 				return err
@@ -52,10 +52,10 @@ progress, out) may differ. Apply the model with 'cmrfm predict'.`,
 				return err
 			}
 			if c.Data.Store == "" {
-				return fmt.Errorf("finetune: no study store: set data.store or --store")
+				return usagef("finetune: no study store: set data.store or --store")
 			}
 			if c.Out == "" {
-				return fmt.Errorf("finetune: no run folder: set out or --out")
+				return usagef("finetune: no run folder: set out or --out")
 			}
 			s, err := finetune.Run(cmd.Context(), c, finetune.RunOptions{Resume: flags.resume, Log: a.log, Hooks: progress.Train(a.stderr)})
 			if err != nil {
@@ -63,6 +63,17 @@ progress, out) may differ. Apply the model with 'cmrfm predict'.`,
 			}
 			fmt.Fprintf(a.stdout, "fine-tuned (%s, %s) %d updates in %d epochs on %d studies (%s; waited %s for data)\n",
 				c.Task, c.Mode, s.State.Updates, s.State.Epoch, s.TrainStudies, s.Elapsed.Round(1e6), s.DataWait.Round(1e6))
+			if u := s.Unlabelled; u.Train+u.Val > 0 {
+				fmt.Fprintf(a.stdout, "left out %d training and %d validation rows without a label for %v\n", u.Train, u.Val, c.Data.Targets)
+			}
+			if s.Skipped+s.LeftOut > 0 {
+				fmt.Fprintf(a.stdout, "partial: %d batches skipped for a non-finite loss or gradient, %d study draws left out as unreadable (see the log)\n", s.Skipped, s.LeftOut)
+				defer func() {
+					if retErr == nil {
+						retErr = partialError{s.Skipped + s.LeftOut, s.State.Updates}
+					}
+				}()
+			}
 			if v := lastValues(s.Rows); len(v) > 0 {
 				keys := make([]string, 0, len(v))
 				for k := range v {

@@ -105,7 +105,7 @@ func readCSV(t *testing.T, path string) [][]string {
 func checkTable(t *testing.T, path string, idx *store.Index, target string, lo, hi float64) {
 	t.Helper()
 	recs := readCSV(t, path)
-	want := "filenames,probs,labels,views,softmax_attn,attn_2CH,attn_3CH,attn_4CH,attn_SAX"
+	want := "filenames,probs,labels,views,softmax_attn,attn_2CH,attn_3CH,attn_4CH,attn_SAX,error"
 	if lo != 0 || hi != 1 {
 		want = strings.Replace(want, "probs", "preds", 1)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -104,5 +103,5 @@ func runForward(a *app, o forwardOptions) error {
 	case slices.Contains(mvit.Archs(), o.arch):
 		return runForwardMViT(a, o, backend)
 	}
-	return fmt.Errorf("--arch %q: want one of %s", o.arch, strings.Join(forwardArchs(), ", "))
+	return usagef("--arch %q: want one of %s", o.arch, strings.Join(forwardArchs(), ", "))
 }

@@ -14,7 +14,7 @@ func runForwardBert(a *app, o forwardOptions, backend compute.Backend) error {
 		return err
 	}
 	if o.inputIDs == "" {
-		return fmt.Errorf("--arch %s needs --input-ids", o.arch)
+		return usagef("--arch %s needs --input-ids", o.arch)
 	}
 	req := bert.ForwardRequest{Config: cfg, Weights: o.weights, IDs: o.inputIDs, Mask: o.attentionMask,
 		TokenTypes: o.tokenTypeIDs, Output: o.output, Hidden: o.hiddenStates}

@@ -12,7 +12,7 @@ import (
 
 func runForwardMViT(a *app, o forwardOptions, backend compute.Backend) error {
 	if o.input == "" {
-		return fmt.Errorf("--arch %s needs --input (clips .npy [N, 3, 16, 224, 224])", o.arch)
+		return usagef("--arch %s needs --input (clips .npy [N, 3, 16, 224, 224])", o.arch)
 	}
 	cfg, err := mvit.ByName(o.arch)
 	if err != nil {

@@ -59,7 +59,13 @@ Flags override the --config file (each flag's help names its key).`,
 			if len(sum.Duplicates) > 0 {
 				fmt.Fprintf(a.stdout, "warning:  %d groups of studies with identical pixels (see duplicate_of in the manifest)\n", len(sum.Duplicates))
 			}
-			return nil
+			// A study that failed or has no usable view is an item not done
+			// (the manifest says why); an input with no study at all failed.
+			notDone := sum.Failed + sum.NoViews
+			if sum.Studies == 0 {
+				return fmt.Errorf("ingest: no study found in %d input units", sum.Units)
+			}
+			return outcome("ingest", notDone, sum.Studies)
 		},
 	}
 	f := cmd.Flags()
@@ -79,6 +85,8 @@ Flags override the --config file (each flag's help names its key).`,
 		flag("shard", "shard", "process only shard i/n of the units (Slurm/Kubernetes job arrays)").
 		flag("reports", "reports", "reports (JSONL/CSV keyed by AccessionNumber) to write de-identified").
 		flag("labels", "labels", "labels CSV keyed by AccessionNumber, joined into index.csv").
+		flag("no-report-deid", "no_report_deid", "do not de-identify report text (only the row's own identifiers are removed)").
+		flag("report-dates", "report_dates", "dates in reports: remove (default, → [DATE]) or shift (per-patient salted offset)").
 		flag("plain-paths", "plain_paths", "log and record input paths as they are (may contain identifiers)")
 	return cmd
 }

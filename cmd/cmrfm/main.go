@@ -28,6 +28,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,15 +62,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
-		var ec exitCode
-		if asExit(err, &ec) {
-			return int(ec)
-		}
+	markUsage(root)
+	err := root.ExecuteContext(ctx)
+	code := exitStatus(err)
+	var ec exitCode
+	if err != nil && !errors.As(err, &ec) {
 		fmt.Fprintln(stderr, "cmrfm:", err)
-		return 1
+		if code == exitUsage {
+			fmt.Fprintln(stderr, `run "cmrfm help" or add --help to a command for its usage`)
+		}
 	}
-	return 0
+	return code
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -86,7 +89,7 @@ cohort and tells you where the outputs are.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			lvl, err := parseLevel(a.logLevel)
 			if err != nil {
-				return err
+				return usageError{err}
 			}
 			if a.workers <= 0 {
 				a.workers = runtime.NumCPU()
@@ -186,11 +189,3 @@ func parseLevel(s string) (slog.Level, error) {
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-func asExit(err error, ec *exitCode) bool {
-	e, ok := err.(exitCode)
-	if ok {
-		*ec = e
-	}
-	return ok
-}

@@ -39,7 +39,7 @@ byte-identical files, whatever --workers is.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Out == "" {
-				return errors.New("phantom: --out is required")
+				return usageError{errors.New("phantom: --out is required")}
 			}
 			o.Workers = a.workers
 			o.Log = a.log

@@ -18,8 +18,10 @@ func newPredictCmd(a *app) *cobra.Command {
 		Long: `predict runs a 'cmrfm finetune' checkpoint on the studies of a store and writes
 the paper's prediction table: one row per study with filenames, preds (LVEF %)
 or probs (classification), labels (when the index has them), the bag's views
-and their softmax attention (';'-joined, bag order) and attn_2CH, attn_3CH,
-attn_4CH, attn_SAX (each view's total attention). With several disease
+and their softmax attention (';'-joined, bag order), attn_2CH, attn_3CH,
+attn_4CH, attn_SAX (each view's total attention) and error. A study that
+cannot be read or has no usable clip gets a row with empty predictions and
+the reason in error, and the others go on (exit status 3). With several disease
 targets --out is a folder holding <target>/predictions.csv — the layout
 'cmrfm evaluate' reads.
 
@@ -31,10 +33,10 @@ features and every clip's embedding and attention.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Checkpoint == "" || o.Store == "" {
-				return fmt.Errorf("predict: --checkpoint and --store are required")
+				return usagef("predict: --checkpoint and --store are required")
 			}
 			if o.Out == "" && o.Clips == "" && o.Embeddings == "" {
-				return fmt.Errorf("predict: nothing to write: give --out, --clips or --embeddings")
+				return usagef("predict: nothing to write: give --out, --clips or --embeddings")
 			}
 			if backend != "" {
 				b, err := ops.NewBackend(backend)
@@ -49,14 +51,14 @@ features and every clip's embedding and attention.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "predicted %d studies (%s, targets %v)", len(s.Predictions), s.Task, s.Targets)
-			if s.Skipped > 0 {
-				fmt.Fprintf(a.stdout, "; %d without a usable clip left out", s.Skipped)
+			if n := len(s.Failed); n > 0 {
+				fmt.Fprintf(a.stdout, "; %d could not be predicted (each has a row with its error)", n)
 			}
 			fmt.Fprintln(a.stdout)
 			for _, f := range s.Files {
 				fmt.Fprintln(a.stdout, f)
 			}
-			return nil
+			return outcome("predict", len(s.Failed), len(s.Failed)+len(s.Predictions))
 		},
 	}
 	f := cmd.Flags()

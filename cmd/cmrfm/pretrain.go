@@ -36,7 +36,7 @@ the machine settings (workers, prefetch, backend, progress, out) may differ.`,
   cmrfm pretrain --config pretrain.yaml --print-config
   cmrfm pretrain --config pretrain.yaml --resume`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (retErr error) {
 			c, err := resolveConfig(cmd, a, flags, pretrain.Preset, pretrain.LoadConfig)
 			if err != nil {
 				return err
@@ -50,6 +50,14 @@ the machine settings (workers, prefetch, backend, progress, out) may differ.`,
 			}
 			fmt.Fprintf(a.stdout, "pretrained %d updates in %d epochs (%s; waited %s for data)\n", s.State.Updates, s.State.Epoch,
 				s.Elapsed.Round(1e6), s.DataWait.Round(1e6))
+			if s.Skipped > 0 {
+				fmt.Fprintf(a.stdout, "partial: %d batches skipped for a non-finite loss or gradient (see the log)\n", s.Skipped)
+				defer func() {
+					if retErr == nil {
+						retErr = partialError{s.Skipped, s.State.Updates}
+					}
+				}()
+			}
 			if v := s.LastVal; v != nil {
 				r := v.Retrieval
 				fmt.Fprintf(a.stdout, "validation: loss %.4f, recall@1 video→text %.3f text→video %.3f, recall@5 %.3f / %.3f (%d pairs, pools of %d, chance@1 %.3f)\n",

@@ -53,10 +53,7 @@ func newStoreInspectCmd(a *app) *cobra.Command {
 					bad++
 				}
 			}
-			if bad > 0 {
-				return exitCode(1)
-			}
-			return nil
+			return outcome("store inspect", bad, len(reps))
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON instead of text")
@@ -124,10 +121,7 @@ file is bad.`,
 			if ok+bad == 0 {
 				return fmt.Errorf("%s: no %s files", args[0], store.Ext)
 			}
-			if bad > 0 {
-				return exitCode(1)
-			}
-			return nil
+			return outcome("store verify", bad, ok+bad)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write JSON instead of text")
@@ -200,7 +194,7 @@ func newStoreVideoCmd(a *app) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return fmt.Errorf("--out is required (a .gif, or .mp4 when ffmpeg is installed)")
+				return usagef("--out is required (a .gif, or .mp4 when ffmpeg is installed)")
 			}
 			lay, err := store.ParseLayout(layout)
 			if err != nil {

@@ -44,8 +44,8 @@ func TestStoreVerifyGoodAndTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ := runCLI(t, "store", "verify", "--workers", "2", dir)
-	if code == 0 {
-		t.Errorf("exit code 0 with a truncated file\n%s", out)
+	if code != exitPartial {
+		t.Errorf("exit code %d with one of two files truncated, want %d\n%s", code, exitPartial, out)
 	}
 	if !strings.Contains(out, "ok   "+good) || !strings.Contains(out, "BAD  "+bad) || !strings.Contains(out, "2 files: 1 ok, 1 bad") {
 		t.Errorf("report does not list both files:\n%s", out)

@@ -91,5 +91,5 @@ func interrupted(a *app, err error, summary func() *train.Summary) error {
 	}
 	s := summary()
 	fmt.Fprintf(a.stdout, "interrupted after %d updates; continue with --resume (checkpoint %s)\n", s.State.Updates, s.Checkpoint)
-	return exitCode(130)
+	return exitCode(exitPartial)
 }

@@ -113,7 +113,7 @@ to Hugging Face BertModel names, checked against the architecture.`,
 				return convertBertWeights(a, arch, args[0], out)
 			}
 			if out == "" {
-				return fmt.Errorf("--out is required")
+				return usagef("--out is required")
 			}
 			cfg, err := mvit.ByName(arch)
 			if err != nil {

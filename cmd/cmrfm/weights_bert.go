@@ -15,7 +15,7 @@ import (
 // a checked cmrfm checkpoint under HF BertModel names.
 func convertBertWeights(a *app, arch, in, out string) error {
 	if out == "" {
-		return fmt.Errorf("--out is required")
+		return usagef("--out is required")
 	}
 	cfg, err := bert.ByName(arch)
 	if err != nil {

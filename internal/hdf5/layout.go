@@ -72,10 +72,24 @@ func (ds *Dataset) parseLayout(b []byte) error {
 
 // ReadRaw returns the dataset's values as bytes in C order, in the file's
 // byte order (see Type.BigEndian).
+//
+// The declared size is checked before anything is allocated: more than
+// 4 GiB, or more than the file could hold even compressed, is an error
+// naming the shape.
 func (ds *Dataset) ReadRaw() ([]byte, error) {
-	n := uint64(ds.Len()) * uint64(ds.Type.Size)
+	n := uint64(ds.Type.Size)
+	for _, d := range ds.Dims {
+		if d != 0 && n > maxAlloc/d {
+			return nil, fmt.Errorf("%w: dataset %s: shape %v of %d-byte values is more than %d GiB", ErrUnsupported, ds.Name, ds.Dims, ds.Type.Size, maxAlloc>>30)
+		}
+		n *= d
+	}
 	if n > maxAlloc {
-		return nil, fmt.Errorf("dataset %s: %d bytes is too large to read at once", ds.Name, n)
+		return nil, fmt.Errorf("%w: dataset %s: shape %v of %d-byte values is more than %d GiB", ErrUnsupported, ds.Name, ds.Dims, ds.Type.Size, maxAlloc>>30)
+	}
+	// Deflate, the strongest filter here, expands at most 1032:1.
+	if ds.Storage == "chunked" && ds.addr != undef && n > uint64(ds.f.size)*1032+(1<<20) {
+		return nil, fmt.Errorf("%w: dataset %s: shape %v declares %d bytes, more than a %d-byte file can hold even compressed", ErrFormat, ds.Name, ds.Dims, n, ds.f.size)
 	}
 	switch ds.Storage {
 	case "compact":

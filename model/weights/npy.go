@@ -79,7 +79,11 @@ func ParseNPY(name string, buf []byte) (*Tensor, error) {
 		shape = append(shape, d)
 	}
 	data := buf[start+hlen:]
-	want := NumElements(shape) * dt.Size()
+	numel, err := checkedElements(shape)
+	if err != nil {
+		return nil, fmt.Errorf("npy %q: %w", name, err)
+	}
+	want := numel * dt.Size()
 	if len(data) < want {
 		return nil, fmt.Errorf("npy %q: %d data bytes for %s%v (want %d)", name, len(data), dt, shape, want)
 	}
@@ -165,13 +169,21 @@ func ParseNPZ(r io.ReaderAt, size int64) (*Set, error) {
 		if !strings.HasSuffix(f.Name, ".npy") {
 			return nil, fmt.Errorf("npz: member %q is not a .npy array", f.Name)
 		}
+		// Deflate expands at most 1032:1: a larger declared size is a lie,
+		// and nothing beyond the declared size is read.
+		if f.UncompressedSize64 > f.CompressedSize64*1032+1024 {
+			return nil, fmt.Errorf("npz: member %q declares %d bytes from %d compressed", f.Name, f.UncompressedSize64, f.CompressedSize64)
+		}
 		rc, err := f.Open()
 		if err != nil {
 			return nil, fmt.Errorf("npz: member %q: %w", f.Name, err)
 		}
 		var buf bytes.Buffer
-		_, err = io.Copy(&buf, rc)
+		n, err := io.Copy(&buf, io.LimitReader(rc, int64(f.UncompressedSize64)+1))
 		rc.Close()
+		if err == nil && uint64(n) > f.UncompressedSize64 {
+			err = fmt.Errorf("more than the %d bytes declared", f.UncompressedSize64)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("npz: member %q: %w", f.Name, err)
 		}
@@ -184,6 +196,9 @@ func ParseNPZ(r io.ReaderAt, size int64) (*Set, error) {
 	}
 	return s, nil
 }
+
+// parseNPZBytes is ParseNPZ for an archive held in memory.
+func parseNPZBytes(b []byte) (*Set, error) { return ParseNPZ(bytes.NewReader(b), int64(len(b))) }
 
 // WriteNPZ writes the set as an uncompressed .npz archive.
 func WriteNPZ(w io.Writer, s *Set) error {

@@ -58,16 +58,15 @@ func ParseSafetensors(buf []byte) (*Set, error) {
 		if es == 0 {
 			return nil, fmt.Errorf("safetensors: tensor %q: unsupported dtype %q", name, e.DType)
 		}
-		for _, d := range e.Shape {
-			if d < 0 {
-				return nil, fmt.Errorf("safetensors: tensor %q: negative dimension in %v", name, e.Shape)
-			}
+		numel, err := checkedElements(e.Shape)
+		if err != nil {
+			return nil, fmt.Errorf("safetensors: tensor %q: %w", name, err)
 		}
 		b, en := e.DataOffsets[0], e.DataOffsets[1]
 		if b < 0 || en < b || en > len(data) {
 			return nil, fmt.Errorf("safetensors: tensor %q: data offsets %v outside the %d data bytes", name, e.DataOffsets, len(data))
 		}
-		if want := NumElements(e.Shape) * es; en-b != want {
+		if want := numel * es; en-b != want {
 			return nil, fmt.Errorf("safetensors: tensor %q: %d bytes for %s%v (want %d)", name, en-b, e.DType, e.Shape, want)
 		}
 		shape := e.Shape

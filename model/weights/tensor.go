@@ -57,6 +57,27 @@ func NumElements(shape []int) int {
 	return n
 }
 
+// maxElements bounds the element count a file may declare for one tensor
+// (2^40: far above any model, far below int overflow).
+const maxElements = 1 << 40
+
+// checkedElements is NumElements for shapes read from files: it fails on a
+// negative dimension or a product above maxElements instead of
+// overflowing.
+func checkedElements(shape []int) (int, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension in %v", shape)
+		}
+		if d != 0 && n > maxElements/d {
+			return 0, fmt.Errorf("shape %v has more than 2^40 elements", shape)
+		}
+		n *= d
+	}
+	return n, nil
+}
+
 // FromFloat32 wraps values as an F32 tensor.
 func FromFloat32(name string, shape []int, values []float32) *Tensor {
 	if NumElements(shape) != len(values) {

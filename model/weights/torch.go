@@ -17,6 +17,40 @@ import (
 	"github.com/nlpodyssey/gopickle/types"
 )
 
+// brief describes a value read from a pickle for a message: scalars as
+// they are (strings cut at 64 bytes), anything else by its type only — a
+// hostile pickle can nest containers without end or make them contain
+// themselves, which fmt's %v would follow forever.
+func brief(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case string:
+		if len(x) > 64 {
+			x = x[:64] + "…"
+		}
+		return strconv.Quote(x)
+	case int, int64, float64, bool:
+		return fmt.Sprint(x)
+	case *big.Int:
+		if x.BitLen() > 128 {
+			return fmt.Sprintf("an integer of %d bits", x.BitLen())
+		}
+		return x.String()
+	case *torchClass:
+		return x.module + "." + x.name
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// maxPickleBytes bounds the pickle of a zip checkpoint (structure only: the
+// tensors are separate records).
+const maxPickleBytes = 1 << 30
+
+// maxNesting bounds how deep collectTensors follows dicts and lists (a
+// pickle can describe a cycle).
+const maxNesting = 64
+
 // stateDictKeys are tried, in order, to find the model weights inside a
 // pickled checkpoint dictionary: Lightning ("state_dict"), pytorchvideo's
 // model zoo ("model_state"), and common training scripts.
@@ -59,6 +93,27 @@ func ReadTorch(path string) (set *Set, err error) {
 		}
 		obj, err = loadTorchLegacy(buf)
 	}
+	return torchSet(path, obj, err)
+}
+
+// readTorchBytes is ReadTorch for a checkpoint held in memory.
+func readTorchBytes(name string, buf []byte) (set *Set, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			set, err = nil, fmt.Errorf("torch %s: malformed pickle: %v", name, r)
+		}
+	}()
+	var obj any
+	if zr, zerr := zip.NewReader(bytes.NewReader(buf), int64(len(buf))); zerr == nil {
+		obj, err = loadTorchZip(zr)
+	} else {
+		obj, err = loadTorchLegacy(buf)
+	}
+	return torchSet(name, obj, err)
+}
+
+// torchSet finds the state dict in an unpickled checkpoint.
+func torchSet(path string, obj any, err error) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("torch %s: %w", path, err)
 	}
@@ -88,7 +143,7 @@ func ReadTorch(path string) (set *Set, err error) {
 			}
 		}
 	}
-	if err := collectTensors(s, "", root); err != nil {
+	if err := collectTensors(s, "", root, 0); err != nil {
 		return nil, fmt.Errorf("torch %s: %w", path, err)
 	}
 	if len(s.Tensors) == 0 {
@@ -140,14 +195,14 @@ func newUnpickler(r io.Reader, persistent func(any) (any, error)) pickle.Unpickl
 func storageFromPID(pid any) (cls *torchClass, key string, numel int, err error) {
 	t, ok := pid.(*types.Tuple)
 	if !ok || t.Len() < 5 {
-		return nil, "", 0, fmt.Errorf("unexpected persistent id %v", pid)
+		return nil, "", 0, fmt.Errorf("unexpected persistent id %s", brief(pid))
 	}
 	if s, _ := t.Get(0).(string); s != "storage" {
-		return nil, "", 0, fmt.Errorf("unsupported persistent id type %v", t.Get(0))
+		return nil, "", 0, fmt.Errorf("unsupported persistent id type %s", brief(t.Get(0)))
 	}
 	cls, ok = t.Get(1).(*torchClass)
 	if !ok || cls.dtype == "" {
-		return nil, "", 0, fmt.Errorf("unsupported storage type %v", t.Get(1))
+		return nil, "", 0, fmt.Errorf("unsupported storage type %s", brief(t.Get(1)))
 	}
 	switch k := t.Get(2).(type) {
 	case string:
@@ -155,11 +210,11 @@ func storageFromPID(pid any) (cls *torchClass, key string, numel int, err error)
 	case int:
 		key = strconv.Itoa(k)
 	default:
-		return nil, "", 0, fmt.Errorf("storage key %v", t.Get(2))
+		return nil, "", 0, fmt.Errorf("storage key %s", brief(t.Get(2)))
 	}
 	numel, ok = t.Get(4).(int)
 	if !ok || numel < 0 {
-		return nil, "", 0, fmt.Errorf("storage size %v", t.Get(4))
+		return nil, "", 0, fmt.Errorf("storage size %s", brief(t.Get(4)))
 	}
 	if t.Len() > 5 && t.Get(5) != nil {
 		return nil, "", 0, errors.New("legacy storage views are not supported")
@@ -198,9 +253,17 @@ func loadTorchZip(zr *zip.Reader) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("storage record data/%s missing", key)
 		}
+		if numel > maxElements {
+			return nil, fmt.Errorf("storage data/%s: %d elements", key, numel)
+		}
 		want := numel * cls.dtype.Size()
 		if f.UncompressedSize64 < uint64(want) {
 			return nil, fmt.Errorf("storage data/%s: %d bytes for %d %s elements", key, f.UncompressedSize64, numel, cls.dtype)
+		}
+		// torch stores storages uncompressed; deflate cannot expand more
+		// than 1032:1, so a larger claim is a lie about the size.
+		if lim := f.CompressedSize64 * 1032; f.Method != zip.Store && uint64(want) > lim || f.Method == zip.Store && uint64(want) > f.CompressedSize64 {
+			return nil, fmt.Errorf("storage data/%s: %d bytes declared, %d stored", key, want, f.CompressedSize64)
 		}
 		st := &storage{dtype: cls.dtype, numel: numel, load: func() ([]byte, error) {
 			rc, err := f.Open()
@@ -217,12 +280,25 @@ func loadTorchZip(zr *zip.Reader) (any, error) {
 		storages[key] = st
 		return st, nil
 	}
+	if pkl.UncompressedSize64 > maxPickleBytes {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d MiB a state dict's pickle needs", pkl.Name, pkl.UncompressedSize64, maxPickleBytes>>20)
+	}
 	rc, err := pkl.Open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	u := newUnpickler(rc, persistent)
+	pb, err := io.ReadAll(io.LimitReader(rc, maxPickleBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
+	}
+	if len(pb) > maxPickleBytes {
+		return nil, fmt.Errorf("%s: more than %d MiB", pkl.Name, maxPickleBytes>>20)
+	}
+	if _, err := scanPickle(pb); err != nil {
+		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
+	}
+	u := newUnpickler(bytes.NewReader(pb), persistent)
 	return u.Load()
 }
 
@@ -231,6 +307,17 @@ func loadTorchZip(zr *zip.Reader) (any, error) {
 // each storage as an 8-byte element count followed by its bytes.
 func loadTorchLegacy(buf []byte) (any, error) {
 	r := bytes.NewReader(buf)
+	// Each of the five pickles is scanned before gopickle runs it (see
+	// scanPickle): declared lengths must fit in the file.
+	scan := func(what string) error {
+		if _, err := scanPickle(buf[len(buf)-r.Len():]); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	if err := scan("header"); err != nil {
+		return nil, fmt.Errorf("not a torch file: %w", err)
+	}
 	mu := pickle.NewUnpickler(r)
 	magic, err := mu.Load()
 	if err != nil {
@@ -240,6 +327,9 @@ func loadTorchLegacy(buf []byte) (any, error) {
 		return nil, errors.New("not a torch file (bad magic number)")
 	}
 	for _, what := range []string{"protocol version", "system info"} {
+		if err := scan(what); err != nil {
+			return nil, err
+		}
 		u := pickle.NewUnpickler(r)
 		if _, err := u.Load(); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
@@ -258,9 +348,15 @@ func loadTorchLegacy(buf []byte) (any, error) {
 		storages[key] = st
 		return st, nil
 	}
+	if err := scan("object"); err != nil {
+		return nil, err
+	}
 	u := newUnpickler(r, persistent)
 	obj, err := u.Load()
 	if err != nil {
+		return nil, err
+	}
+	if err := scan("storage keys"); err != nil {
 		return nil, err
 	}
 	ku := pickle.NewUnpickler(r)
@@ -273,7 +369,15 @@ func loadTorchLegacy(buf []byte) (any, error) {
 		return nil, errors.New("storage keys: not a list")
 	}
 	for _, k := range *keys {
-		key := fmt.Sprint(k)
+		var key string
+		switch k := k.(type) {
+		case string:
+			key = k
+		case int:
+			key = strconv.Itoa(k)
+		default:
+			return nil, fmt.Errorf("storage key %s", brief(k))
+		}
 		st, ok := storages[key]
 		if !ok {
 			return nil, fmt.Errorf("storage %s listed but never referenced", key)
@@ -284,6 +388,9 @@ func loadTorchLegacy(buf []byte) (any, error) {
 		}
 		if int(n) != st.numel {
 			return nil, fmt.Errorf("storage %s: %d elements, pickle said %d", key, n, st.numel)
+		}
+		if uint64(st.numel) > uint64(r.Len())/uint64(st.dtype.Size()) {
+			return nil, fmt.Errorf("storage %s: %d %s elements, only %d bytes left in the file", key, st.numel, st.dtype, r.Len())
 		}
 		st.data = make([]byte, st.numel*st.dtype.Size())
 		if _, err := io.ReadFull(r, st.data); err != nil {
@@ -335,7 +442,7 @@ func rebuildTensor(args []any) (any, error) {
 	size, ok3 := intTuple(args[2])
 	stride, ok4 := intTuple(args[3])
 	if !ok || !ok2 || !ok3 || !ok4 || len(size) != len(stride) {
-		return nil, fmt.Errorf("_rebuild_tensor_v2: unexpected arguments %v", args[:4])
+		return nil, fmt.Errorf("_rebuild_tensor_v2: unexpected arguments (%s, %s, %s, %s)", brief(args[0]), brief(args[1]), brief(args[2]), brief(args[3]))
 	}
 	return &tensorView{st: st, offset: off, size: size, stride: stride}, nil
 }
@@ -404,7 +511,7 @@ func asDict(obj any) (dict, bool) {
 	add := func(k, v any) {
 		ks, ok := k.(string)
 		if !ok {
-			ks = fmt.Sprint(k)
+			ks = brief(k)
 		}
 		if _, dup := d.vals[ks]; !dup {
 			d.keys = append(d.keys, ks)
@@ -434,7 +541,10 @@ func asDict(obj any) (dict, bool) {
 
 // collectTensors walks dicts and lists below obj, adding every tensor under
 // its dotted path.
-func collectTensors(s *Set, prefix string, obj any) error {
+func collectTensors(s *Set, prefix string, obj any, depth int) error {
+	if depth > maxNesting {
+		return fmt.Errorf("%q: dicts and lists nested more than %d deep (or a cycle)", prefix, maxNesting)
+	}
 	join := func(k string) string {
 		if prefix == "" {
 			return k
@@ -451,7 +561,7 @@ func collectTensors(s *Set, prefix string, obj any) error {
 	}
 	if d, ok := asDict(obj); ok {
 		for _, k := range d.keys {
-			if err := collectTensors(s, join(k), d.vals[k]); err != nil {
+			if err := collectTensors(s, join(k), d.vals[k], depth+1); err != nil {
 				return err
 			}
 		}
@@ -459,7 +569,7 @@ func collectTensors(s *Set, prefix string, obj any) error {
 	}
 	if l, ok := obj.(*types.List); ok {
 		for i, v := range *l {
-			if err := collectTensors(s, join(strconv.Itoa(i)), v); err != nil {
+			if err := collectTensors(s, join(strconv.Itoa(i)), v, depth+1); err != nil {
 				return err
 			}
 		}
@@ -475,23 +585,37 @@ func (t *tensorView) materialise(name string) (*Tensor, error) {
 		return nil, fmt.Errorf("tensor %q: %w", name, err)
 	}
 	es := st.dtype.Size()
-	n := NumElements(t.size)
-	out := &Tensor{Name: name, DType: st.dtype, Shape: append([]int{}, t.size...), Data: make([]byte, n*es)}
-	if n == 0 {
-		return out, nil
+	n, err := checkedElements(t.size)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
 	}
-	// Check the extreme offsets once.
+	if len(t.stride) != len(t.size) {
+		return nil, fmt.Errorf("tensor %q: %d strides for %d dimensions", name, len(t.stride), len(t.size))
+	}
+	if n > st.numel {
+		return nil, fmt.Errorf("tensor %q: %d elements in a storage of %d", name, n, st.numel)
+	}
+	if n == 0 {
+		return &Tensor{Name: name, DType: st.dtype, Shape: append([]int{}, t.size...), Data: []byte{}}, nil
+	}
+	// Check the extreme offsets once (every term is bounded: sizes by
+	// the storage, strides by maxElements, so nothing overflows).
 	lo, hi := t.offset, t.offset
 	for ax, d := range t.size {
-		if t.stride[ax] >= 0 {
-			hi += (d - 1) * t.stride[ax]
+		sd := t.stride[ax]
+		if sd > maxElements || sd < -maxElements {
+			return nil, fmt.Errorf("tensor %q: stride %d", name, sd)
+		}
+		if sd >= 0 {
+			hi += (d - 1) * sd
 		} else {
-			lo += (d - 1) * t.stride[ax]
+			lo += (d - 1) * sd
 		}
 	}
-	if lo < 0 || hi >= st.numel {
+	if lo < 0 || hi >= st.numel || t.offset < 0 || t.offset > st.numel {
 		return nil, fmt.Errorf("tensor %q: view %v/%v at offset %d reaches outside its storage of %d elements", name, t.size, t.stride, t.offset, st.numel)
 	}
+	out := &Tensor{Name: name, DType: st.dtype, Shape: append([]int{}, t.size...), Data: make([]byte, n*es)}
 	if contiguous(t.size, t.stride) {
 		copy(out.Data, data[t.offset*es:(t.offset+n)*es])
 		return out, nil

@@ -89,6 +89,9 @@ type ClassModel struct {
 	// AtSensitivity and AtSpecificity are the best points with sensitivity
 	// (specificity) at least ClassOptions.MinSensitivity (MinSpecificity).
 	AtSensitivity, AtSpecificity stats.Coords
+	// Excluded counts the rows left out (no label, no prediction); N does
+	// not include them.
+	Excluded Excluded
 }
 
 // ClassTarget is the evaluation of one target.
@@ -181,6 +184,7 @@ func classModel(path string, opt *ClassOptions) (ClassModel, error) {
 	if err != nil {
 		return ClassModel{}, err
 	}
+	t, ex := t.usable(opt.LabelCol, opt.ScoreCol)
 	labels, err := t.Labels(opt.LabelCol)
 	if err != nil {
 		return ClassModel{}, err
@@ -189,7 +193,10 @@ func classModel(path string, opt *ClassOptions) (ClassModel, error) {
 	if err != nil {
 		return ClassModel{}, err
 	}
-	m := ClassModel{Path: path, N: len(labels)}
+	if len(labels) == 0 {
+		return ClassModel{}, fmt.Errorf("evaluate: %s: no row has both a label and a prediction (%d without a label, %d without a prediction): %w", path, ex.NoLabel, ex.NoPrediction, ErrBadTable)
+	}
+	m := ClassModel{Path: path, N: len(labels), Excluded: ex}
 	for _, l := range labels {
 		if l {
 			m.Positives++

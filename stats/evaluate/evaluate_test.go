@@ -334,7 +334,7 @@ func TestBadInput(t *testing.T) {
 		{"non-numeric", "x.table.json", strings.Replace(good, `"0.7"`, `"high"`, 1), []string{"x.table.json", "row 2", `column "probs"`, `"high" is not a number`}},
 		{"NaN", "x.table.json", strings.Replace(good, `"0.4"`, `"NaN"`, 1), []string{"row 3", `column "probs"`, "not finite"}},
 		{"Inf", "x.csv", "filenames,probs,labels\na,0.1,0\nb,Inf,1\n", []string{"x.csv", "row 2", `column "probs"`, "not finite"}},
-		{"empty cell", "x.table.json", strings.Replace(good, `"0.2"`, `null`, 1), []string{"row 1", `column "probs"`, "empty cell"}},
+		{"no usable row", "x.csv", "filenames,probs,labels,error\na,,0,\nb,0.9,,\nc,0.5,1,unreadable\n", []string{"x.csv", "no row has both a label and a prediction (1 without a label, 2 without a prediction)"}},
 		{"bad label", "x.table.json", strings.Replace(good, `"1"]`, `"2"]`, 1), []string{"row 2", `column "labels"`, `"2" is not a 0/1 label`}},
 		{"single class", "x.table.json", strings.Replace(good, `"1"]`, `"0"]`, 1), []string{"x.table.json", `column "labels"`, "0 of 3 rows are positive"}},
 		{"short row", "x.table.json", strings.Replace(good, `, "1"]`, `]`, 1), []string{"row 2 has 2 cells for 3 columns"}},
@@ -457,6 +457,40 @@ func TestFormatR(t *testing.T) {
 		if got := FormatR(c.v); got != c.want {
 			t.Errorf("FormatR(%v) = %s, want %s", c.v, got, c.want)
 		}
+	}
+}
+
+// TestExcludedRows: rows without a label, without a prediction, or with an
+// error from cmrfm predict are left out of the statistics and counted; the
+// result is the table's without them.
+func TestExcludedRows(t *testing.T) {
+	dir := t.TempDir()
+	clean := "filenames,probs,labels,error\na,0.2,0,\nb,0.7,1,\nc,0.4,0,\nd,0.9,1,\n"
+	dirty := clean + "e,0.3,,\nf,,1,\ng,0.5,NA,\nh,0.6,0,cannot read the study\n"
+	want, err := Classify(ClassOptions{Pred: writeFile(t, filepath.Join(dir, "clean"), "x.csv", clean)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Classify(ClassOptions{Pred: writeFile(t, filepath.Join(dir, "dirty"), "x.csv", dirty)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, g := want.Targets[0].Pretrained, got.Targets[0].Pretrained
+	if g.N != 4 || g.AUC != w.AUC || g.Lower != w.Lower || g.Excluded != (Excluded{NoLabel: 2, NoPrediction: 2}) {
+		t.Errorf("got N %d AUC %g excluded %+v; want N 4 AUC %g, 2 without a label, 2 without a prediction", g.N, g.AUC, g.Excluded, w.AUC)
+	}
+	rclean := "filenames,preds,labels\na,50,55\nb,30,35\nc,61,60\n"
+	rdirty := rclean + "d,40,\ne,,45\n"
+	rw, err := Regress(RegOptions{Pred: writeFile(t, filepath.Join(dir, "rclean"), "x.csv", rclean), Cutoff: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg, err := Regress(RegOptions{Pred: writeFile(t, filepath.Join(dir, "rdirty"), "x.csv", rdirty), Cutoff: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := rw.Targets[0].Pretrained, rg.Targets[0].Pretrained; b.N != 3 || b.MAE != a.MAE || b.Excluded != (Excluded{NoLabel: 1, NoPrediction: 1}) {
+		t.Errorf("regression: N %d MAE %g excluded %+v; want 3, %g, 1 and 1", b.N, b.MAE, b.Excluded, a.MAE)
 	}
 }
 

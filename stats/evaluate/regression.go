@@ -42,8 +42,11 @@ func (o *RegOptions) defaults() {
 
 // RegModel is one model's regression result on one target.
 type RegModel struct {
-	Path        string
-	N           int
+	Path string
+	N    int
+	// Excluded counts the rows left out (no label, no prediction); N does
+	// not include them.
+	Excluded    Excluded
 	Pred, Truth []float64
 	MAE, MSE    float64
 	RMSE        float64
@@ -129,6 +132,7 @@ func regModel(path string, opt *RegOptions) (RegModel, error) {
 	if err != nil {
 		return RegModel{}, err
 	}
+	t, ex := t.usable(opt.LabelCol, opt.PredCol)
 	truth, err := t.Floats(opt.LabelCol)
 	if err != nil {
 		return RegModel{}, err
@@ -138,10 +142,10 @@ func regModel(path string, opt *RegOptions) (RegModel, error) {
 		return RegModel{}, err
 	}
 	if len(pred) < 2 {
-		return RegModel{}, fmt.Errorf("evaluate: %s: %d rows, need at least 2: %w", path, len(pred), ErrBadTable)
+		return RegModel{}, fmt.Errorf("evaluate: %s: %d rows with a label and a prediction (%d without a label, %d without a prediction), need at least 2: %w", path, len(pred), ex.NoLabel, ex.NoPrediction, ErrBadTable)
 	}
 	m := RegModel{
-		Path: path, N: len(pred), Pred: pred, Truth: truth,
+		Path: path, N: len(pred), Pred: pred, Truth: truth, Excluded: ex,
 		MAE: stats.MAE(pred, truth), MSE: stats.MSE(pred, truth), RMSE: stats.RMSE(pred, truth),
 		Pearson: stats.Pearson(pred, truth),
 		BA:      stats.NewBlandAltman(pred, truth),

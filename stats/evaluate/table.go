@@ -146,6 +146,47 @@ func (t *Table) column(name string) (int, error) {
 	return 0, badf(t.Path, "no column %q (columns: %s)", name, strings.Join(t.Columns, ", "))
 }
 
+// Excluded counts the rows an evaluation left out.
+type Excluded struct {
+	// NoLabel rows have an empty label cell (a study without a reference
+	// value); NoPrediction rows an empty prediction cell or a non-empty
+	// "error" column (cmrfm predict's row for a study it could not read).
+	NoLabel, NoPrediction int
+}
+
+// usable returns the table without the rows that have no label or no
+// prediction, and how many of each it left out. A missing column is left
+// for Floats and Labels to report.
+func (t *Table) usable(labelCol, predCol string) (*Table, Excluded) {
+	var ex Excluded
+	li := slices.Index(t.Columns, labelCol)
+	pi := slices.Index(t.Columns, predCol)
+	ei := slices.Index(t.Columns, "error")
+	out := &Table{Path: t.Path, Columns: t.Columns}
+	for _, row := range t.Rows {
+		switch {
+		case ei >= 0 && strings.TrimSpace(row[ei]) != "", pi >= 0 && emptyCell(row[pi]):
+			ex.NoPrediction++
+		case li >= 0 && emptyCell(row[li]):
+			ex.NoLabel++
+		default:
+			out.Rows = append(out.Rows, row)
+		}
+	}
+	return out, ex
+}
+
+// emptyCell reports a cell that holds no value: blank (pandas writes a
+// missing value so), JSON null, R's NA. "NaN" is a value — a broken one,
+// which Floats refuses.
+func emptyCell(s string) bool {
+	switch strings.TrimSpace(s) {
+	case "", "NA", "null", "None":
+		return true
+	}
+	return false
+}
+
 // Floats parses column name as finite numbers. An error names the row
 // (1-based, data rows only) and the column.
 func (t *Table) Floats(name string) ([]float64, error) {

@@ -200,7 +200,7 @@ func RegressionConfig() Config {
 			HeadDropout: 0.25, HuberDelta: 1},
 		Optim: o,
 		Trainer: TrainerConfig{TrainerConfig: train.TrainerConfig{Epochs: 100, MaxUpdates: 100000, BatchSize: 1, LogEveryUpdates: 50,
-			ValEveryUpdates: 1000, ValStudies: 400, CheckpointEveryUpdates: 500, Progress: true}, MaxInstances: 32},
+			ValEveryUpdates: 1000, ValStudies: 400, CheckpointEveryUpdates: 500, MaxBadBatches: 10, Progress: true}, MaxInstances: 32},
 	}
 }
 

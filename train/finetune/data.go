@@ -29,6 +29,9 @@ type Batch struct {
 	Skipped []string
 }
 
+// StudyKeys names the batch's studies (logged when a batch is skipped).
+func (b *Batch) StudyKeys() []string { return b.Keys }
+
 // Inputs returns the graph inputs: clips [K, C, T, H, W], gather [B, N]
 // int32, mask [B, N], targets and label mask [B, Classes].
 func (b *Batch) Inputs() []*tensors.Tensor {

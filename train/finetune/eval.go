@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"path/filepath"
+	"strings"
 
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/model/heads"
@@ -21,8 +23,10 @@ import (
 
 // Prediction is the model's output for one study.
 type Prediction struct {
-	// Key is the reference's file name (parent_folder-accession).
-	Key string
+	// Key is the reference's file name (parent_folder-accession); Index
+	// the study's row among the rows predicted.
+	Key   string
+	Index int
 	// Pred holds, per target, the LVEF in percent (regression) or the
 	// probability (classification); Logits the raw outputs.
 	Pred, Logits []float64
@@ -76,7 +80,7 @@ func (e *Evaluator) Predict(s *data.BagSample) (*Prediction, error) {
 		return nil, fmt.Errorf("finetune: %s: %w", s.Key, err)
 	}
 	f32 := func(i int) []float32 { return tensors.MustCopyFlatData[float32](outs[i]) }
-	p := &Prediction{Key: s.Key, Clips: s.Refs, Study: f32(3), Pooled: f32(4)}
+	p := &Prediction{Key: s.Key, Index: s.Index, Clips: s.Refs, Study: f32(3), Pooled: f32(4)}
 	for _, v := range f32(0) {
 		p.Pred = append(p.Pred, float64(v))
 	}
@@ -97,11 +101,22 @@ func (e *Evaluator) Predict(s *data.BagSample) (*Prediction, error) {
 	return p, nil
 }
 
+// Failure is a study that could not be predicted: unreadable, without a
+// usable clip, or rejected by the model.
+type Failure struct {
+	Key    string
+	Index  int
+	Labels []float64 // per target, NaN when missing
+	Err    string
+}
+
 // Run predicts every study of ds (epoch 0's draws: evaluation transforms
 // are deterministic, and non-SAX views with several slices take the seeded
-// slice), at most limit studies (0: all), loading ahead with workers.
-// Studies without a usable clip are left out and counted.
-func (e *Evaluator) Run(ctx context.Context, ds *data.BagDataset, limit, workers int, log *slog.Logger) ([]*Prediction, int, error) {
+// slice), at most limit studies (0: all), loading ahead with workers. A
+// study that cannot be read or has no usable clip never stops the run: it
+// is returned as a Failure (and logged) and the rest goes on. Only a
+// cancelled context ends Run early.
+func (e *Evaluator) Run(ctx context.Context, ds *data.BagDataset, limit, workers int, log *slog.Logger) ([]*Prediction, []Failure, error) {
 	n := ds.Len()
 	if limit > 0 {
 		n = min(n, limit)
@@ -111,28 +126,48 @@ func (e *Evaluator) Run(ctx context.Context, ds *data.BagDataset, limit, workers
 	}, data.PrefetchOptions{Workers: workers})
 	defer st.Close()
 	var out []*Prediction
-	skipped := 0
+	var failed []Failure
+	fail := func(pos int, why string) {
+		f := Failure{Index: pos, Err: why}
+		if pos >= 0 && pos < len(ds.Rows) {
+			row := ds.Rows[pos]
+			f.Key = row.Filename()
+			for _, v := range data.Targets(row, ds.Targets) {
+				f.Labels = append(f.Labels, float64(v))
+			}
+			// The store root is the user's folder, not part of the study.
+			if ds.Root != "" {
+				f.Err = strings.ReplaceAll(f.Err, filepath.Clean(ds.Root)+string(filepath.Separator), "")
+			}
+		}
+		failed = append(failed, f)
+		if log != nil {
+			log.Warn("study not predicted; the rest goes on", "study", f.Key, "why", f.Err)
+		}
+	}
 	for {
-		s, _, err := st.Next()
+		s, pos, err := st.Next()
 		if errors.Is(err, io.EOF) {
 			if e := ctx.Err(); e != nil {
-				return out, skipped, e
+				return out, failed, e
 			}
-			return out, skipped, nil
+			return out, failed, nil
 		}
 		if err != nil {
-			return out, skipped, fmt.Errorf("finetune: %w", err)
+			if e := ctx.Err(); e != nil {
+				return out, failed, e
+			}
+			fail(pos, err.Error())
+			continue
 		}
 		if len(s.Clips) == 0 {
-			skipped++
-			if log != nil {
-				log.Warn("study without a usable clip left out of the evaluation", "study", s.Key, "why", skipReasons(s.Skipped))
-			}
+			fail(pos, "no usable clip: "+skipReasons(s.Skipped))
 			continue
 		}
 		p, err := e.Predict(s)
 		if err != nil {
-			return out, skipped, err
+			fail(pos, err.Error())
+			continue
 		}
 		out = append(out, p)
 	}

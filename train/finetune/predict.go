@@ -99,9 +99,11 @@ type PredictSummary struct {
 	Predictions []*Prediction
 	Targets     []string
 	Task        string
-	// Files written; Skipped counts studies without a usable clip.
-	Files   []string
-	Skipped int
+	// Failed lists the studies that could not be predicted (unreadable,
+	// no usable clip); the tables give each a row with its error.
+	Failed []Failure
+	// Files written.
+	Files []string
 }
 
 // Predict runs a trained model on the studies of an index and writes the
@@ -137,13 +139,13 @@ func Predict(ctx context.Context, o PredictOptions) (*PredictSummary, error) {
 	// Labels the index lacks are simply unknown.
 	targets := c.Data.Targets
 	ds := &data.BagDataset{Root: o.Store, Rows: rows, Targets: targets, Bag: bag, Transform: evalT, Seed: c.Seed}
-	preds, skipped, err := m.Eval.Run(ctx, ds, 0, max(o.Workers, 1), o.Log)
+	preds, failed, err := m.Eval.Run(ctx, ds, 0, max(o.Workers, 1), o.Log)
 	if err != nil {
 		return nil, err
 	}
-	sum := &PredictSummary{Predictions: preds, Targets: targets, Task: c.Task, Skipped: skipped}
+	sum := &PredictSummary{Predictions: preds, Targets: targets, Task: c.Task, Failed: failed}
 	if o.Out != "" {
-		files, err := WriteTables(o.Out, c.Task, targets, preds)
+		files, err := WriteTables(o.Out, c.Task, targets, preds, failed...)
 		if err != nil {
 			return nil, err
 		}
@@ -155,7 +157,7 @@ func Predict(ctx context.Context, o PredictOptions) (*PredictSummary, error) {
 		}
 		sum.Files = append(sum.Files, o.Clips)
 	}
-	if o.Embeddings != "" {
+	if o.Embeddings != "" && len(preds) > 0 {
 		if err := writeEmbeddings(o.Embeddings, preds); err != nil {
 			return nil, err
 		}
@@ -188,18 +190,20 @@ func predColumn(task string) string {
 }
 
 // WriteTables writes the per-study table(s): filenames, preds|probs,
-// labels, views (';'-joined, bag order), softmax_attn (';'-joined) and
+// labels, views (';'-joined, bag order), softmax_attn (';'-joined),
 // attn_2CH … attn_SAX (each view's total attention; empty when the study
-// has no such clip). One target: out is the CSV; several: out is a folder
-// with <target>/predictions.csv.
-func WriteTables(out, task string, targets []string, preds []*Prediction) ([]string, error) {
+// has no such clip) and error (why a study has no prediction; empty
+// otherwise). Rows are in index order, failed studies included. One
+// target: out is the CSV; several: out is a folder with
+// <target>/predictions.csv.
+func WriteTables(out, task string, targets []string, preds []*Prediction, failed ...Failure) ([]string, error) {
 	if len(targets) == 1 {
-		return []string{out}, writeTable(out, task, 0, preds)
+		return []string{out}, writeTable(out, task, 0, preds, failed)
 	}
 	var files []string
 	for j, t := range targets {
 		p := filepath.Join(out, t, "predictions.csv")
-		if err := writeTable(p, task, j, preds); err != nil {
+		if err := writeTable(p, task, j, preds, failed); err != nil {
 			return nil, err
 		}
 		files = append(files, p)
@@ -207,13 +211,32 @@ func WriteTables(out, task string, targets []string, preds []*Prediction) ([]str
 	return files, nil
 }
 
-func writeTable(path, task string, j int, preds []*Prediction) error {
+func writeTable(path, task string, j int, preds []*Prediction, failed []Failure) error {
 	head := []string{"filenames", predColumn(task), "labels", "views", "softmax_attn"}
 	for _, v := range viewOrder {
 		head = append(head, "attn_"+string(v))
 	}
+	head = append(head, "error")
 	return writeCSV(path, head, func(w *csv.Writer) error {
+		fi := 0
+		writeFailed := func(before int) error {
+			for ; fi < len(failed) && (before < 0 || failed[fi].Index < before); fi++ {
+				f := failed[fi]
+				lab := ""
+				if j < len(f.Labels) {
+					lab = label(f.Labels[j])
+				}
+				rec := append([]string{f.Key, "", lab, "", ""}, make([]string, len(viewOrder))...)
+				if err := w.Write(append(rec, f.Err)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		for _, p := range preds {
+			if err := writeFailed(p.Index); err != nil {
+				return err
+			}
 			var views, attn []string
 			per := map[cine.View]float64{}
 			for k, r := range p.Clips {
@@ -229,11 +252,11 @@ func writeTable(path, task string, j int, preds []*Prediction) error {
 					rec = append(rec, "")
 				}
 			}
-			if err := w.Write(rec); err != nil {
+			if err := w.Write(append(rec, "")); err != nil {
 				return err
 			}
 		}
-		return nil
+		return writeFailed(-1)
 	})
 }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"path/filepath"
+	"strings"
 
 	"github.com/cmrfm/cmrfm/model/heads"
 	"github.com/cmrfm/cmrfm/model/ops"
@@ -48,17 +48,72 @@ type Summary struct {
 	// TrainStudies and ValStudies count the rows used; PosWeight is the
 	// positive-class weight per target (classification).
 	TrainStudies, ValStudies int
-	PosWeight                []float64
+	// Unlabelled counts the rows left out for having no label; LeftOut
+	// the times a training study was left out of a batch because it could
+	// not be read or gave no usable clip (summed over epochs).
+	Unlabelled Unlabelled
+	LeftOut    int
+	PosWeight  []float64
 	// Plots written (loss curve, validation metric curve).
 	Plots []string
 	// Config is the run's YAML.
 	Config string
 }
 
+// Unlabelled counts the rows Splits left out because they have no label
+// for any of the run's targets.
+type Unlabelled struct{ Train, Val int }
+
 // Splits selects a run's rows from the index: the data fraction (drawn
 // over the whole index, patients as units, as the reference), then the
-// train and validation splits (validation always complete).
+// train and validation splits (validation always complete). Rows without
+// a value for any target are left out (counted by LabelledSplits); a row
+// missing some of several targets stays, and its missing ones are masked
+// out of the loss and the metrics.
 func Splits(c Config, idx *store.Index) (trainRows, valRows, fullTrain []store.IndexRow, err error) {
+	trainRows, valRows, fullTrain, _, err = LabelledSplits(c, idx)
+	return trainRows, valRows, fullTrain, err
+}
+
+// LabelledSplits is Splits, also returning how many rows were left out for
+// having no label.
+func LabelledSplits(c Config, idx *store.Index) (trainRows, valRows, fullTrain []store.IndexRow, left Unlabelled, err error) {
+	trainRows, valRows, fullTrain, err = splits(c, idx)
+	if err != nil {
+		return nil, nil, nil, left, err
+	}
+	labelled := func(rows []store.IndexRow, n *int) []store.IndexRow {
+		var out []store.IndexRow
+		for _, r := range rows {
+			if hasAnyLabel(r, c.Data.Targets) {
+				out = append(out, r)
+			} else {
+				*n++
+			}
+		}
+		return out
+	}
+	var dropFull int
+	trainRows = labelled(trainRows, &left.Train)
+	valRows = labelled(valRows, &left.Val)
+	fullTrain = labelled(fullTrain, &dropFull)
+	if len(trainRows) == 0 {
+		return nil, nil, nil, left, fmt.Errorf("finetune: none of the %d %q rows has a label for %v", left.Train, c.Data.TrainSplit, c.Data.Targets)
+	}
+	return trainRows, valRows, fullTrain, left, nil
+}
+
+// hasAnyLabel reports whether row has a non-empty value for a target.
+func hasAnyLabel(r store.IndexRow, targets []string) bool {
+	for _, t := range targets {
+		if v := strings.TrimSpace(r.Values[t]); v != "" && !strings.EqualFold(v, "nan") && !strings.EqualFold(v, "na") {
+			return true
+		}
+	}
+	return false
+}
+
+func splits(c Config, idx *store.Index) (trainRows, valRows, fullTrain []store.IndexRow, err error) {
 	sub, err := data.SubsampleByPatient(idx.Rows, c.Data.Fraction, c.Data.FractionSeed)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("finetune: %w", err)
@@ -129,9 +184,12 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 			return nil, err
 		}
 	}
-	trainRows, valRows, fullTrain, err := Splits(c, idx)
+	trainRows, valRows, fullTrain, left, err := LabelledSplits(c, idx)
 	if err != nil {
 		return nil, err
+	}
+	if left.Train+left.Val > 0 {
+		log.Warn("rows without a label for any target left out", "targets", c.Data.Targets, "train", left.Train, "val", left.Val)
 	}
 	posWeight, err := PosWeights(c, fullTrain)
 	if err != nil {
@@ -158,7 +216,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 	st := model.NewStore()
 	st.SetParam(model.ParamInitialSeed, int64(c.Seed)+1)
 	net := NewNet(st, nc)
-	sum := &Summary{TrainStudies: len(trainRows), ValStudies: len(valRows), PosWeight: posWeight, Config: cfgYAML}
+	sum := &Summary{TrainStudies: len(trainRows), ValStudies: len(valRows), PosWeight: posWeight, Config: cfgYAML, Unlabelled: left}
 	if !o.Resume {
 		if sum.Init, err = LoadInitial(net, c.Init, log); err != nil {
 			return nil, err
@@ -242,10 +300,9 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 			if err != nil {
 				return nil, err
 			}
+			// A non-finite loss or gradient has already been kept from the
+			// model by the optimiser; the runner logs and counts it.
 			loss := float64(tensors.ToScalar[float32](outs[0]))
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return nil, fmt.Errorf("loss is %g on studies %v", loss, b.Keys)
-			}
 			v := map[string]float64{"loss": loss}
 			if apply {
 				v["grad_norm"] = float64(tensors.ToScalar[float32](outs[1]))
@@ -263,7 +320,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 	}
 	if eval != nil {
 		r.Validate = func(ctx context.Context, _ train.State) (map[string]float64, error) {
-			preds, _, err := eval.Run(ctx, valDS, c.Trainer.ValStudies, max(c.Data.Workers, 1), nil)
+			preds, _, err := eval.Run(ctx, valDS, c.Trainer.ValStudies, max(c.Data.Workers, 1), log)
 			if err != nil {
 				return nil, err
 			}
@@ -277,6 +334,7 @@ func Run(ctx context.Context, c Config, o RunOptions) (*Summary, error) {
 		sum.Summary = *ts
 	}
 	if n := src.skipped.Load(); n > 0 {
+		sum.LeftOut = int(n)
 		log.Warn("training studies left out (no usable clip or unreadable), summed over epochs", "count", n)
 	}
 	if err != nil {

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
 	"github.com/cmrfm/cmrfm/model/weights"
@@ -22,6 +24,15 @@ import (
 var sharedDir string
 
 func TestMain(m *testing.M) {
+	// A training process of TestKillMidStepAndResume.
+	traintest.ChildMain(func(config string, resume bool) error {
+		c, err := ParseConfig([]byte(config), Config{}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		_, err = Run(context.Background(), c, RunOptions{Resume: resume})
+		return err
+	})
 	var err error
 	if sharedDir, err = os.MkdirTemp("", "cmrfm-finetune-test-"); err != nil {
 		panic(err)
@@ -267,4 +278,35 @@ func TestResumeOnAnotherMachine(t *testing.T) {
 	if _, err := Run(context.Background(), other, o); err == nil || !strings.Contains(err.Error(), "another configuration") {
 		t.Errorf("resume with another learning rate: %v, want a refusal", err)
 	}
+}
+
+// TestKillMidStepAndResume extends the resume test to a real kill -9: the
+// run (transfer, regression, accumulation, dropout, AugMix, validation,
+// a checkpoint every update) is a separate process killed with SIGKILL in
+// the middle of its steps, resumed with --resume in another process and
+// killed again, then resumed to the end. Its final checkpoint and metrics
+// are those of an uninterrupted run, byte for byte.
+func TestKillMidStepAndResume(t *testing.T) {
+	co := testCohort(t)
+	full := resumeConfig(t, co, TaskRegression, ModeTransfer)
+	t0 := time.Now()
+	sFull := runFT(t, full, co, RunOptions{})
+	step := time.Since(t0) / time.Duration(max(sFull.State.Updates, 1))
+	if sFull.State.Updates < 6 {
+		t.Fatalf("the run has %d updates; the test needs 6", sFull.State.Updates)
+	}
+	part := resumeConfig(t, co, TaskRegression, ModeTransfer)
+	y, err := part.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, uint64(time.Now().UnixNano())))
+	traintest.KillMidStep(t, part.Out, y, false, 2, step, rng)
+	traintest.KillMidStep(t, part.Out, y, true, 4, step, rng)
+	sRes := runFT(t, part, co, RunOptions{Resume: true})
+	if sRes.State.Updates != sFull.State.Updates {
+		t.Fatalf("resumed run ended at %d updates, uninterrupted at %d", sRes.State.Updates, sFull.State.Updates)
+	}
+	traintest.SameCheckpoints(t, sFull.Checkpoint, sRes.Checkpoint)
+	traintest.SameMetrics(t, sFull.Rows, sRes.Rows, "val_loss")
 }

@@ -1,6 +1,8 @@
 package pretrain
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -76,6 +78,15 @@ func testCohort(t testing.TB) *cohort {
 }
 
 func TestMain(m *testing.M) {
+	// A training process of TestKillMidStepAndResume.
+	traintest.ChildMain(func(config string, resume bool) error {
+		c, err := ParseConfig([]byte(config), Config{}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		_, err = Run(context.Background(), c, RunOptions{Resume: resume})
+		return err
+	})
 	code := m.Run()
 	if sharedDir != "" {
 		os.RemoveAll(sharedDir)

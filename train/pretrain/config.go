@@ -170,7 +170,7 @@ func PaperConfig() Config {
 		Optim: train.AdamW{LR: 4.8e-5, WeightDecay: 1e-6, Eps: 1e-8, Betas: [2]float64{0.9, 0.999}, Decay: train.DecayAll,
 			Accumulate: 1, Schedule: train.Schedule{Milestones: []int{300}, Gamma: 0.1, Interval: train.PerEpoch}},
 		Trainer: TrainerConfig{TrainerConfig: train.TrainerConfig{Epochs: 600, BatchSize: 32, CheckpointEveryEpochs: 10,
-			KeepCheckpoints: true, LogEveryUpdates: 10, Progress: true}, RecallPool: 32},
+			KeepCheckpoints: true, LogEveryUpdates: 10, MaxBadBatches: 10, Progress: true}, RecallPool: 32},
 	}
 }
 

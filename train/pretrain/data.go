@@ -132,6 +132,9 @@ type Batch struct {
 	Next int
 }
 
+// StudyKeys names the batch's studies (logged when a batch is skipped).
+func (b *Batch) StudyKeys() []string { return b.Keys }
+
 // Loader assembles batches of one clip and one report draw per study. It
 // is the train.Source of pretraining: positions count studies of the
 // epoch's order, Len counts batches.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
 	"github.com/cmrfm/cmrfm/model/bert"
@@ -333,4 +335,58 @@ func TestDeprecatedKeys(t *testing.T) {
 	if c, err = LoadConfig(p, TinyConfig(PaperConfig()), log); err != nil || c.Trainer.ValStudies != 2*16 {
 		t.Errorf("val_batches over the tiny preset (batch 16): val_studies %d, %v", c.Trainer.ValStudies, err)
 	}
+}
+
+// TestKillMidStepAndResume extends the resume test to a real kill -9: the
+// run (dropout, learned temperature, batch-normalised projections,
+// accumulation, clipping, a step decay, validation, a checkpoint every
+// epoch) is a separate process killed with SIGKILL in the middle of its
+// steps after its first epoch checkpoint, resumed with --resume in another
+// process and killed again after the second, then resumed to the end. Its
+// final checkpoint and metrics are those of an uninterrupted run, byte for
+// byte.
+func TestKillMidStepAndResume(t *testing.T) {
+	c := testCohort(t)
+	reports := filepath.Join(t.TempDir(), "reports.json")
+	if err := c.Reports.WriteFile(reports); err != nil {
+		t.Fatal(err)
+	}
+	mk := func() Config {
+		cfg := resumeConfig(t, c)
+		cfg.Data.Reports = reports
+		return cfg
+	}
+	full := mk()
+	t0 := time.Now()
+	sFull, err := Run(context.Background(), full, RunOptions{Backend: gomlxtest.Backend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perEpoch := sFull.State.Updates / full.Trainer.Epochs
+	step := time.Since(t0) / time.Duration(max(sFull.State.Updates, 1))
+	part := mk()
+	y, err := part.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, uint64(time.Now().UnixNano())))
+	traintest.KillMidStep(t, part.Out, y, false, perEpoch, step, rng)
+	traintest.KillMidStep(t, part.Out, y, true, 2*perEpoch, step, rng)
+	sRes, err := Run(context.Background(), part, RunOptions{Resume: true, Backend: gomlxtest.Backend(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sRes.State.Updates != sFull.State.Updates {
+		t.Fatalf("resumed run ended at %d updates, uninterrupted at %d", sRes.State.Updates, sFull.State.Updates)
+	}
+	traintest.SameCheckpoints(t, sFull.Checkpoint, sRes.Checkpoint)
+	ra, err := train.ReadMetrics(sFull.MetricsJSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := train.ReadMetrics(sRes.MetricsJSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	traintest.SameMetrics(t, ra, rb, "val_r1_t2v")
 }
