@@ -41,7 +41,7 @@ type ExplainClip struct {
 type attentionManifest struct {
 	Clips []struct {
 		Study, Name, View string
-		Files struct {
+		Files             struct {
 			Dir          string   `json:"dir"`
 			Input        string   `json:"input_video"`
 			Rollout      string   `json:"rollout"`
