@@ -4,11 +4,10 @@
 //
 // GoMLX's own testutil.BuildTestBackend tries to download the XLA plugin and
 // exits the process when it cannot; this package instead builds the pure-Go
-// backend (github.com/gomlx/compute/gobackend) in "ops_sequential" mode — the
-// default mode can deadlock when several multi-threaded matmuls run
-// concurrently (see model/ops.DefaultBackendConfig) — or the backend named by
-// $GOMLX_BACKEND when a developer has installed another one and registered it
-// with a blank import.
+// backend (github.com/gomlx/compute/gobackend) in its default mode, as
+// cmrfm itself does (model/ops.DefaultBackendConfig), or the backend named
+// by $GOMLX_BACKEND when a developer has installed another one and
+// registered it with a blank import.
 package gomlxtest
 
 import (
@@ -22,8 +21,8 @@ import (
 	"github.com/gomlx/compute/gobackend"
 )
 
-// SafeGoConfig is the Go backend executing one graph node at a time.
-const SafeGoConfig = gobackend.BackendName + ":ops_sequential"
+// GoConfig is the Go backend in its default mode.
+const GoConfig = gobackend.BackendName
 
 var (
 	once    sync.Once
@@ -39,7 +38,7 @@ func Backend(t testing.TB) compute.Backend {
 	once.Do(func() {
 		cfg := os.Getenv(compute.ConfigEnvVar)
 		if cfg == "" {
-			cfg = SafeGoConfig
+			cfg = GoConfig
 		}
 		defer func() {
 			if r := recover(); r != nil {

@@ -180,7 +180,7 @@ type TrainerConfig struct {
 	ValEvery        int `yaml:"val_every"`
 	ValStudies      int `yaml:"val_studies"`
 	CheckpointEvery int `yaml:"checkpoint_every"`
-	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go:ops_sequential).
+	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go).
 	Backend string `yaml:"backend"`
 	// Progress draws a progress bar on a terminal.
 	Progress bool `yaml:"progress"`

@@ -142,7 +142,7 @@ type TrainerConfig struct {
 	CheckpointEvery int `yaml:"checkpoint_every"`
 	// LogEvery writes a metrics row every that many updates.
 	LogEvery int `yaml:"log_every"`
-	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go:ops_sequential).
+	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go).
 	Backend string `yaml:"backend"`
 	// Progress draws a progress bar on stderr.
 	Progress bool `yaml:"progress"`
