@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
+	"github.com/cmrfm/cmrfm/model/ops"
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -13,8 +14,11 @@ import (
 )
 
 // benchForward times one forward pass of cfg on a batch of one clip with
-// randomly initialised weights (the compile happens before the timer).
-func benchForward(b *testing.B, cfg Config) {
+// constant weights (the compile happens before the timer). With constants,
+// the weights are embedded in the graph as constants (what GoMLX does by
+// default on the Go backend for graphs not marked for training) instead of
+// fed as parameters (what mvit.Encoder does, docs/gomlx-constant-variables.md).
+func benchForward(b *testing.B, cfg Config, constants bool) {
 	be := gomlxtest.Backend(b)
 	store := model.NewStore()
 	scope := store.RootScope().In("mvit")
@@ -22,6 +26,9 @@ func benchForward(b *testing.B, cfg Config) {
 		b.Fatal(err)
 	}
 	exec, err := model.NewExec(be, store, func(_ *model.Scope, x *graph.Node) *graph.Node {
+		if !constants {
+			ops.FeedVariables(store, x.Graph())
+		}
 		return Encode(scope, cfg, x).Features
 	})
 	if err != nil {
@@ -43,7 +50,11 @@ func benchForward(b *testing.B, cfg Config) {
 	b.ReportMetric(2*float64(cfg.MultiplyAdds())/1e9*float64(b.N)/b.Elapsed().Seconds(), "GFLOP/s")
 }
 
-func BenchmarkForwardMViTB16x4(b *testing.B) { benchForward(b, MViTB16x4()) }
+func BenchmarkForwardMViTB16x4(b *testing.B) { benchForward(b, MViTB16x4(), false) }
+
+// BenchmarkForwardMViTB16x4Constants is the same with the weights embedded
+// as graph constants.
+func BenchmarkForwardMViTB16x4Constants(b *testing.B) { benchForward(b, MViTB16x4(), true) }
 
 // smallTrainConfig is MViT-B's 16 blocks on 3×8×64×64 clips: the training
 // benchmark (testdata/gen/mvit/full_mvit.py train times the same in torch).
@@ -88,7 +99,7 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 	}
 	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 }
-func BenchmarkForwardTiny(b *testing.B) { benchForward(b, Tiny(0)) }
+func BenchmarkForwardTiny(b *testing.B) { benchForward(b, Tiny(0), false) }
 
 // cpuSeconds is the user+system CPU time of this process so far.
 func cpuSeconds() float64 {

@@ -159,19 +159,16 @@ func taps(xp *graph.Node, w Window, out [3]int, fn func(a, b, c int, s *graph.No
 	}
 }
 
-// padChannelsLast pads axes 1..3 of a [N, T, H, W, C] tensor with value.
-// It concatenates constant blocks rather than calling graph.Pad, which has no
-// gradient in GoMLX v0.28.
+// padChannelsLast pads axes 1..3 of a [N, T, H, W, C] tensor with value, in
+// one Pad node (differentiable since GoMLX v0.28.16; v0.28.2's had no
+// gradient, and three block concatenations stood in for it).
 func padChannelsLast(x *graph.Node, p [3]int, value *graph.Node) *graph.Node {
-	for i, n := range p {
-		if n == 0 {
-			continue
-		}
-		axis := i + 1
-		dims := x.Shape().Clone().Dimensions
-		dims[axis] = n
-		block := graph.BroadcastToDims(graph.ConvertDType(value, x.DType()), dims...)
-		x = graph.Concatenate([]*graph.Node{block, x, block}, axis)
+	if p == [3]int{} {
+		return x
 	}
-	return x
+	axes := make([]compute.PadAxis, x.Rank())
+	for i, n := range p {
+		axes[i+1] = compute.PadAxis{Start: n, End: n}
+	}
+	return graph.Pad(x, graph.ConvertDType(value, x.DType()), axes...)
 }
