@@ -15,7 +15,9 @@ import (
 	"math"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
@@ -119,4 +121,15 @@ func AssertClose(t testing.TB, name string, got, want []float32, atol, rtol floa
 		t.Errorf("%s: %d of %d values outside atol=%g rtol=%g; first at %d: got %g want %g",
 			name, bad, len(got), atol, rtol, first, got[first], want[first])
 	}
+}
+
+// CPUSeconds is the user + system CPU time of this process so far (all
+// threads); benchmarks report its increase per operation, which is steadier
+// than wall time on a machine shared with other jobs.
+func CPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

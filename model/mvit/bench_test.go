@@ -1,9 +1,7 @@
 package mvit
 
 import (
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
 	"github.com/cmrfm/cmrfm/model/ops"
@@ -39,14 +37,14 @@ func benchForward(b *testing.B, cfg Config, constants bool) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu0 := cpuSeconds()
+	cpu0 := gomlxtest.CPUSeconds()
 	for b.Loop() {
 		if _, err := exec.Call(x); err != nil {
 			b.Fatal(err)
 		}
 	}
 	// CPU seconds per op (all threads): robust to other load on a shared machine.
-	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 	b.ReportMetric(2*float64(cfg.MultiplyAdds())/1e9*float64(b.N)/b.Elapsed().Seconds(), "GFLOP/s")
 }
 
@@ -91,24 +89,15 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu0 := cpuSeconds()
+	cpu0 := gomlxtest.CPUSeconds()
 	for b.Loop() {
 		if _, err := exec.Call(x); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 }
 func BenchmarkForwardTiny(b *testing.B) { benchForward(b, Tiny(0), false) }
-
-// cpuSeconds is the user+system CPU time of this process so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
 
 // constantWeights fills every parameter with v (timing does not depend on values).
 func constantWeights(cfg Config, v float32) *weights.Set {

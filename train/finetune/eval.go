@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/cmrfm/cmrfm/model/heads"
+	"github.com/cmrfm/cmrfm/model/mvit"
 	"github.com/cmrfm/cmrfm/stats"
 	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/data"
@@ -45,6 +46,15 @@ type Evaluator struct {
 	exec *model.Exec
 	// Channels is the encoder's input channel count.
 	Channels int
+	// ClipBatch > 0 encodes a bag's clips in chunks of ClipBatch (the last
+	// one padded) through one compiled encoder graph, then runs the
+	// projection and head on the features; 0 runs the whole bag as one
+	// graph (one compilation per bag size). Full-size encoders want 1: one
+	// MViT-B graph instead of one per bag size, and the memory of one clip's
+	// activations instead of a whole bag's (see [AutoClipBatch]).
+	ClipBatch int
+	backend   compute.Backend
+	enc, head *model.Exec
 }
 
 // NewEvaluator builds the inference graph over net's variables.
@@ -59,7 +69,65 @@ func NewEvaluator(backend compute.Backend, net *Net) (*Evaluator, error) {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
 	e.SetMaxCache(128)
-	return &Evaluator{net: net, exec: e, Channels: net.Cfg.Video.InChannels}, nil
+	return &Evaluator{net: net, exec: e, Channels: net.Cfg.Video.InChannels, backend: backend}, nil
+}
+
+// AutoClipBatch is the ClipBatch predict uses by default: 1 for encoders of
+// at least MViT-B's input size (16×224×224), 0 (whole bags) for the small
+// presets, whose per-graph overhead batching amortises.
+func AutoClipBatch(cfg NetConfig) int {
+	if cfg.Video.Frames*cfg.Video.Height*cfg.Video.Width >= 16*224*224 {
+		return 1
+	}
+	return 0
+}
+
+// outputs runs the network on one padded bag: the whole bag at once, or
+// the encoder in chunks of ClipBatch and then the head.
+func (e *Evaluator) outputs(in []*tensors.Tensor) ([]*tensors.Tensor, error) {
+	if e.ClipBatch <= 0 {
+		return e.exec.Exec(in[0], in[1], in[2])
+	}
+	if e.enc == nil {
+		net := e.net
+		enc, err := model.NewExec(e.backend, net.Store, func(_ *model.Scope, clips *graph.Node) *graph.Node {
+			net.Store.SetTraining(clips.Graph(), false)
+			train.FeedVariables(net.Store, clips.Graph())
+			return mvit.Encode(net.Encoder, net.Cfg.Video, clips).Features
+		})
+		if err != nil {
+			return nil, fmt.Errorf("finetune: %w", err)
+		}
+		head, err := model.NewExec(e.backend, net.Store, func(_ *model.Scope, features, gather, mask *graph.Node) []*graph.Node {
+			net.Store.SetTraining(features.Graph(), false)
+			train.FeedVariables(net.Store, features.Graph())
+			o := net.FromFeatures(features, gather, mask)
+			return []*graph.Node{o.Prediction, o.Logits, o.Attention, o.Study, o.Pooled, o.Embeddings}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("finetune: %w", err)
+		}
+		head.SetMaxCache(128)
+		e.enc, e.head = enc, head
+	}
+	d := in[0].Shape().Dimensions
+	k, per := d[0], d[1]*d[2]*d[3]*d[4]
+	clips := tensors.MustCopyFlatData[float32](in[0])
+	var features []float32
+	chunk := make([]float32, e.ClipBatch*per)
+	for i := 0; i < k; i += e.ClipBatch {
+		n := min(e.ClipBatch, k-i)
+		copy(chunk, clips[i*per:(i+n)*per])
+		clear(chunk[n*per:])
+		f, err := e.enc.Exec1(tensors.FromFlatDataAndDimensions(chunk, e.ClipBatch, d[1], d[2], d[3], d[4]))
+		if err != nil {
+			return nil, err
+		}
+		fd := f.Shape().Dimensions[1]
+		features = append(features, tensors.MustCopyFlatData[float32](f)[:n*fd]...)
+	}
+	fd := len(features) / k
+	return e.head.Exec(tensors.FromFlatDataAndDimensions(features, k, fd), in[1], in[2])
 }
 
 // Predict runs one loaded bag.
@@ -69,8 +137,7 @@ func (e *Evaluator) Predict(s *data.BagSample) (*Prediction, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := b.Inputs()
-	outs, err := e.exec.Exec(in[0], in[1], in[2])
+	outs, err := e.outputs(b.Inputs())
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %s: %w", s.Key, err)
 	}

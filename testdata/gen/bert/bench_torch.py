@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Times the torch BERT-base forward (bert_ref.py, HF modeling_bert semantics) on Debian's PyTorch, 1 thread.
+"""Times the torch BERT-base forward (bert_ref.py, HF modeling_bert semantics) on Debian's PyTorch, 1 thread
+(THREADS=n in the environment: n threads).
 
 Run (apt: python3-torch python3-numpy libopenblas0-pthread):
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 testdata/gen/bert/bench_torch.py [batch=8] [seq=128] [reps=5]
@@ -12,13 +13,14 @@ import statistics
 import sys
 import time
 
-os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+threads = int(os.environ.get('THREADS', '1'))
+os.environ.setdefault('OPENBLAS_NUM_THREADS', str(threads))
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bert_ref  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(threads)
 batch = int(sys.argv[1]) if len(sys.argv) > 1 else 8
 seq = int(sys.argv[2]) if len(sys.argv) > 2 else 128
 reps = int(sys.argv[3]) if len(sys.argv) > 3 else 5
