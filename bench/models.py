@@ -7,6 +7,9 @@ onnxruntime-node); not meant to be run by hand. Environment (set by models.sh):
   ROOT      repository root; ORT_PREFIX: the npm folder holding onnxruntime-node
   ROUNDS    rounds of the whole set (default 2); each row runs its sides back to back within a round
   ONLY      comma-separated row names to run (default: all)
+  SKIP_REF  1: run only the Go side (e.g. with BIN and GO_SIDE set to time another build of cmrfm)
+  BIN       folder of the Go test binaries and cmrfm (default OUT/bin); GO_SIDE: the Go side's label
+  BEFORE_BIN, BEFORE_SIDE  another build's binaries (e.g. an older commit), timed right after BIN in every row
 
 Each measurement is one JSON line in OUT/results.jsonl: {"row", "side", "round", "wall_s", "cpu_s", ...}.
 Go: the benchmark's ns/op (wall, median of the -count runs) and its cpu-s/op (CPU seconds of the process per
@@ -24,6 +27,11 @@ import time
 OUT, ROOT = os.environ['OUT'], os.environ['ROOT']
 ROUNDS = int(os.environ.get('ROUNDS', '2'))
 ONLY = set(filter(None, os.environ.get('ONLY', '').split(',')))
+SKIP_REF = os.environ.get('SKIP_REF') == '1'
+BIN = os.environ.get('BIN', f'{OUT}/bin')
+GO_SIDE = os.environ.get('GO_SIDE', 'cmrfm (Go, 2 cores)')
+BUILDS = [(BIN, GO_SIDE)] + ([(os.environ['BEFORE_BIN'], os.environ.get('BEFORE_SIDE', 'cmrfm before'))]
+                            if os.environ.get('BEFORE_BIN') else [])
 PY = '/usr/bin/python3'
 GEN = f'{ROOT}/testdata/gen'
 results = open(f'{OUT}/results.jsonl', 'a')
@@ -56,6 +64,8 @@ def last_json(out):
 
 
 def torch(row, rnd, script, args, threads, key='median_s', env=None, cpu_key=None):
+    if SKIP_REF:
+        return
     e = {'OPENBLAS_NUM_THREADS': str(threads), 'THREADS': str(threads)}
     e.update(env or {})
     j = last_json(run([PY, script] + args, env=e))
@@ -63,23 +73,25 @@ def torch(row, rnd, script, args, threads, key='median_s', env=None, cpu_key=Non
 
 
 def go(row, rnd, pkg, bench, n, count=3):
-    """Runs one Go benchmark from its prebuilt test binary, in the package folder."""
-    binary = f'{OUT}/bin/{pkg.replace("/", "_")}.test'
-    out = run([binary, '-test.run', 'XXX', '-test.bench', f'^{bench}$', '-test.benchtime', f'{n}x',
-               '-test.count', str(count)], cwd=f'{ROOT}/{pkg}')
-    walls, cpus = [], []
-    for ln in out.splitlines():
-        if ln.startswith('Benchmark'):
-            m = re.search(r'([\d.]+) ns/op', ln)
-            walls.append(float(m.group(1)) / 1e9)
-            c = re.search(r'([\d.]+) cpu-s/op', ln)
-            if c:
-                cpus.append(float(c.group(1)))
-    record(row, 'cmrfm (Go, 2 cores)', rnd, statistics.median(walls), statistics.median(cpus) if cpus else None,
-           runs=walls)
+    """Runs one Go benchmark from each build's prebuilt test binary, in the package folder."""
+    for bin_dir, side in BUILDS:
+        binary = f'{bin_dir}/{pkg.replace("/", "_")}.test'
+        out = run([binary, '-test.run', 'XXX', '-test.bench', f'^{bench}$', '-test.benchtime', f'{n}x',
+                   '-test.count', str(count)], cwd=f'{ROOT}/{pkg}')
+        walls, cpus = [], []
+        for ln in out.splitlines():
+            if ln.startswith('Benchmark'):
+                m = re.search(r'([\d.]+) ns/op', ln)
+                walls.append(float(m.group(1)) / 1e9)
+                c = re.search(r'([\d.]+) cpu-s/op', ln)
+                if c:
+                    cpus.append(float(c.group(1)))
+        record(row, side, rnd, statistics.median(walls), statistics.median(cpus) if cpus else None, runs=walls)
 
 
 def ort(row, rnd, threads):
+    if SKIP_REF:
+        return
     j = last_json(run(['node', f'{ROOT}/bench/ort_mvit.mjs', f'{OUT}/mvit', str(threads), '3']))
     record(row, f'onnxruntime {threads} threads', rnd, j['median_s'], max_abs_vs_torch=j['max_abs_vs_torch'])
 
@@ -135,10 +147,12 @@ ROWS = {
 
 def rss(r):
     d = f'{OUT}/mvit'
-    w, c, kb = timed([f'{OUT}/bin/cmrfm', '--log-level', 'error', 'forward', '--arch', 'mvit-b-16x4-torchvision',
-                      '--weights', f'{d}/mvit_v1_b.safetensors', '--input', f'{d}/input.npy', '--output', f'{d}/go_features.npy'])
-    record('forward-rss', 'cmrfm (Go, 2 cores)', r, w, c, max_rss_mb=kb / 1024)
-    for threads in (1, 2):
+    for bin_dir, side in BUILDS:
+        w, c, kb = timed([f'{bin_dir}/cmrfm', '--log-level', 'error', 'forward', '--arch', 'mvit-b-16x4-torchvision',
+                          '--weights', f'{d}/mvit_v1_b.safetensors', '--input', f'{d}/input.npy',
+                          '--output', f'{d}/go_features.npy'])
+        record('forward-rss', side, r, w, c, max_rss_mb=kb / 1024)
+    for threads in () if SKIP_REF else (1, 2):
         w, c, kb = timed([PY, '-c', f'''
 import sys, torch, numpy as np, torchvision.models.video as tvv
 sys.path.insert(0, "{GEN}")
@@ -159,6 +173,8 @@ def table():
     recs = [json.loads(ln) for ln in open(f'{OUT}/results.jsonl')]
     order = list(ROWS)
     sides = ['torch 1 thread', 'torch 2 threads', 'onnxruntime 2 threads', 'cmrfm (Go, 2 cores)']
+    extra = sorted({r['side'] for r in recs} - set(sides))  # other Go builds (GO_SIDE)
+    sides = sides[:3] + extra + sides[3:]
     lines = ['| benchmark | ' + ' | '.join(sides) + ' | Go ÷ torch 1 thread | Go ÷ torch 2 threads | Go ÷ onnxruntime |',
              '|---|' + '---|' * (len(sides) + 3)]
     for row in order:
@@ -183,7 +199,8 @@ def table():
                 cell += f', {statistics.median(mb) / 1024:.2f} GB RSS'
             cells.append(cell)
         g = med.get('cmrfm (Go, 2 cores)')
-        ratios = [f'{g / med[s]:.2f}×' if g and s in med else '' for s in sides[:3]]
+        ratios = [f'{g / med[s]:.2f}×' if g and s in med else '' for s in
+                  ('torch 1 thread', 'torch 2 threads', 'onnxruntime 2 threads')]
         lines.append(f'| {row} | ' + ' | '.join(cells) + ' | ' + ' | '.join(ratios) + ' |')
     loads = [r['load'] for r in recs]
     lines.append('')
