@@ -94,3 +94,42 @@ func BenchmarkMatMulPrecision(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatMulLayout compares the weight layouts of a linear layer at
+// BERT-base's FFN shape (1024 tokens, 768 → 3072) and MViT-B's first MLP
+// (25089 tokens, 96 → 384): [in, out] (x·W, the layout model/bert
+// stores), PyTorch's [out, in] (x·Wᵀ, as model/mvit stores), and [out, in]
+// transposed in the graph before an [in, out] product.
+func BenchmarkMatMulLayout(b *testing.B) {
+	be := gomlxtest.Backend(b)
+	for _, s := range []struct {
+		name    string
+		m, k, n int
+	}{{"bert-ffn", 1024, 768, 3072}, {"mvit-mlp", 25089, 96, 384}} {
+		x := randTensor(1, s.m, s.k)
+		for _, l := range []string{"in-out", "out-in", "out-in-transposed"} {
+			w := randScaled(2, 0.05, s.k, s.n)
+			if l != "in-out" {
+				w = randScaled(2, 0.05, s.n, s.k)
+			}
+			b.Run(s.name+"/"+l, func(b *testing.B) {
+				exec := graph.MustNewExec(be, func(x, w *graph.Node) *graph.Node {
+					switch l {
+					case "out-in":
+						return graph.DotGeneral(x, []int{1}, nil, w, []int{1}, nil)
+					case "out-in-transposed":
+						w = graph.TransposeAllAxes(w, 1, 0)
+					}
+					return graph.DotGeneral(x, []int{1}, nil, w, []int{0}, nil)
+				})
+				exec.MustCall(x, w)
+				b.ResetTimer()
+				cpu0 := gomlxtest.CPUSeconds()
+				for b.Loop() {
+					exec.MustCall(x, w)
+				}
+				b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N)*1000, "cpu-ms/op")
+			})
+		}
+	}
+}
