@@ -63,7 +63,7 @@ def last_json(out):
     return json.loads([ln for ln in out.splitlines() if ln.startswith('{')][-1])
 
 
-def torch(row, rnd, script, args, threads, key='median_s', env=None, cpu_key=None):
+def torch(row, rnd, script, args, threads, key='median_s', env=None, cpu_key='cpu_s_median'):
     if SKIP_REF:
         return
     e = {'OPENBLAS_NUM_THREADS': str(threads), 'THREADS': str(threads)}
