@@ -36,7 +36,6 @@ features and every clip's embedding and attention.`,
 			if o.Out == "" && o.Clips == "" && o.Embeddings == "" {
 				return fmt.Errorf("predict: nothing to write: give --out, --clips or --embeddings")
 			}
-			inferenceMemoryLimit(a.log, o.Checkpoint)
 			if backend != "" {
 				b, err := ops.NewBackend(backend)
 				if err != nil {
