@@ -82,62 +82,88 @@ func AutoClipBatch(cfg NetConfig) int {
 	return 0
 }
 
-// outputs runs the network on one padded bag: the whole bag at once, or
-// the encoder in chunks of ClipBatch and then the head.
-func (e *Evaluator) outputs(in []*tensors.Tensor) ([]*tensors.Tensor, error) {
+// outputs runs the network on one bag: as one graph over the padded bag,
+// or (ClipBatch > 0) the encoder over chunks of the bag's clips, copied
+// straight from the samples, and then the head on their features.
+func (e *Evaluator) outputs(s *data.BagSample) ([]*tensors.Tensor, error) {
 	if e.ClipBatch <= 0 {
-		return e.exec.Exec(in[0], in[1], in[2])
-	}
-	if e.enc == nil {
-		net := e.net
-		enc, err := model.NewExec(e.backend, net.Store, func(_ *model.Scope, clips *graph.Node) *graph.Node {
-			net.Store.SetTraining(clips.Graph(), false)
-			train.FeedVariables(net.Store, clips.Graph())
-			return mvit.Encode(net.Encoder, net.Cfg.Video, clips).Features
-		})
-		if err != nil {
-			return nil, fmt.Errorf("finetune: %w", err)
-		}
-		head, err := model.NewExec(e.backend, net.Store, func(_ *model.Scope, features, gather, mask *graph.Node) []*graph.Node {
-			net.Store.SetTraining(features.Graph(), false)
-			train.FeedVariables(net.Store, features.Graph())
-			o := net.FromFeatures(features, gather, mask)
-			return []*graph.Node{o.Prediction, o.Logits, o.Attention, o.Study, o.Pooled, o.Embeddings}
-		})
-		if err != nil {
-			return nil, fmt.Errorf("finetune: %w", err)
-		}
-		head.SetMaxCache(128)
-		e.enc, e.head = enc, head
-	}
-	d := in[0].Shape().Dimensions
-	k, per := d[0], d[1]*d[2]*d[3]*d[4]
-	clips := tensors.MustCopyFlatData[float32](in[0])
-	var features []float32
-	chunk := make([]float32, e.ClipBatch*per)
-	for i := 0; i < k; i += e.ClipBatch {
-		n := min(e.ClipBatch, k-i)
-		copy(chunk, clips[i*per:(i+n)*per])
-		clear(chunk[n*per:])
-		f, err := e.enc.Exec1(tensors.FromFlatDataAndDimensions(chunk, e.ClipBatch, d[1], d[2], d[3], d[4]))
+		b, err := newBatch([]*data.BagSample{s}, false, 0, 1)
 		if err != nil {
 			return nil, err
 		}
-		fd := f.Shape().Dimensions[1]
+		in := b.Inputs()
+		return e.exec.Exec(in[0], in[1], in[2])
+	}
+	if err := e.chunkExecs(); err != nil {
+		return nil, err
+	}
+	k := len(s.Clips)
+	if k == 0 {
+		return nil, fmt.Errorf("finetune: %s: no clip to encode", s.Key)
+	}
+	c0 := s.Clips[0]
+	per := c0.C * c0.T * c0.H * c0.W
+	chunk := make([]float32, e.ClipBatch*per)
+	var features []float32
+	fd := 0
+	for i := 0; i < k; i += e.ClipBatch {
+		n := min(e.ClipBatch, k-i)
+		for j, c := range s.Clips[i : i+n] {
+			if c.C != c0.C || c.T != c0.T || c.H != c0.H || c.W != c0.W {
+				return nil, fmt.Errorf("finetune: %s: clip %d is %dx%dx%dx%d, clip 0 %dx%dx%dx%d",
+					s.Key, i+j, c.C, c.T, c.H, c.W, c0.C, c0.T, c0.H, c0.W)
+			}
+			copy(chunk[j*per:(j+1)*per], c.Expand().Data)
+		}
+		clear(chunk[n*per:])
+		f, err := e.enc.Exec1(tensors.FromFlatDataAndDimensions(chunk, e.ClipBatch, c0.C, c0.T, c0.H, c0.W))
+		if err != nil {
+			return nil, err
+		}
+		fd = f.Shape().Dimensions[1]
 		features = append(features, tensors.MustCopyFlatData[float32](f)[:n*fd]...)
 	}
-	fd := len(features) / k
-	return e.head.Exec(tensors.FromFlatDataAndDimensions(features, k, fd), in[1], in[2])
+	gather, mask := make([]int32, k), make([]float32, k)
+	for i := range gather {
+		gather[i], mask[i] = int32(i), 1
+	}
+	return e.head.Exec(tensors.FromFlatDataAndDimensions(features, k, fd),
+		tensors.FromFlatDataAndDimensions(gather, 1, k), tensors.FromFlatDataAndDimensions(mask, 1, k))
+}
+
+// chunkExecs builds the encoder-only and head-only graphs of the chunked
+// path.
+func (e *Evaluator) chunkExecs() error {
+	if e.enc != nil {
+		return nil
+	}
+	net := e.net
+	enc, err := model.NewExec(e.backend, net.Store, func(_ *model.Scope, clips *graph.Node) *graph.Node {
+		net.Store.SetTraining(clips.Graph(), false)
+		train.FeedVariables(net.Store, clips.Graph())
+		return mvit.Encode(net.Encoder, net.Cfg.Video, clips).Features
+	})
+	if err != nil {
+		return fmt.Errorf("finetune: %w", err)
+	}
+	head, err := model.NewExec(e.backend, net.Store, func(_ *model.Scope, features, gather, mask *graph.Node) []*graph.Node {
+		net.Store.SetTraining(features.Graph(), false)
+		train.FeedVariables(net.Store, features.Graph())
+		o := net.FromFeatures(features, gather, mask)
+		return []*graph.Node{o.Prediction, o.Logits, o.Attention, o.Study, o.Pooled, o.Embeddings}
+	})
+	if err != nil {
+		return fmt.Errorf("finetune: %w", err)
+	}
+	head.SetMaxCache(128)
+	e.enc, e.head = enc, head
+	return nil
 }
 
 // Predict runs one loaded bag.
 func (e *Evaluator) Predict(s *data.BagSample) (*Prediction, error) {
 	withChannels(s, e.Channels)
-	b, err := newBatch([]*data.BagSample{s}, false, 0, 1)
-	if err != nil {
-		return nil, err
-	}
-	outs, err := e.outputs(b.Inputs())
+	outs, err := e.outputs(s)
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %s: %w", s.Key, err)
 	}
