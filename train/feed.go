@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 
+	"github.com/cmrfm/cmrfm/model/ops"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph building reads best unqualified
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -23,18 +24,8 @@ import (
 // every update from the weights it was compiled with. Neither fails: the
 // numbers are silently wrong. docs/gomlx-constant-variables.md has the
 // reproduction (TestUpstreamEmbedsVariablesAsConstants) and the report.
-//
-// Inference that loads weights once and never changes them (cmrfm forward,
-// predict) does not call it: there the constants are a gain, since the
-// backend packs a constant matrix operand once instead of on every call.
-func FeedVariables(store *model.Store, g *Graph) {
-	was := store.IsTraining(g)
-	store.SetTraining(g, true) // paramNode feeds variables of training graphs as parameters
-	for v := range store.IterVariables() {
-		v.NodeValue(g)
-	}
-	store.SetTraining(g, was)
-}
+// It is [ops.FeedVariables], which the model packages' inference graphs call.
+func FeedVariables(store *model.Store, g *Graph) { ops.FeedVariables(store, g) }
 
 // fedAsParameter panics, naming the variable and the remedy, unless v enters
 // g as a graph parameter: a variable updated by a graph must be read from its

@@ -44,7 +44,7 @@ type TrainerConfig struct {
 	// studies logged) before the run stops with ErrBadBatches; 0 stops at
 	// the first, a negative value never stops.
 	MaxBadBatches int `yaml:"max_bad_batches"`
-	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go:ops_sequential).
+	// Backend is the GoMLX backend ("" → $GOMLX_BACKEND → go).
 	Backend string `yaml:"backend" cmrfm:"machine"`
 	// Progress reports progress (a bar on a terminal).
 	Progress bool `yaml:"progress" cmrfm:"machine"`

@@ -93,6 +93,7 @@ torchvision's mvit_v1_b numerics; mvit-tiny = the test model):
 }
 
 func runForward(a *app, o forwardOptions) error {
+	inferenceMemoryLimit(a.log, o.weights, o.init)
 	backend, err := ops.NewBackend(o.backend)
 	if err != nil {
 		return err

@@ -32,12 +32,16 @@ func runForwardMViT(a *app, o forwardOptions, backend compute.Backend) error {
 	if err != nil {
 		return err
 	}
+	// The encoder copies the weights into its variables; src and r are not
+	// used after this, so the file's bytes can be collected before the
+	// forward pass needs the memory.
+	layout, notes := r.Layout, r.Notes
 	enc, err := mvit.NewEncoder(backend, cfg, r.Encoder)
 	if err != nil {
 		return err
 	}
-	a.log.Info("encoder ready", "arch", cfg.Name, "weights", o.weights, "layout", r.Layout, "backend", backend.Description())
-	for _, n := range r.Notes {
+	a.log.Info("encoder ready", "arch", cfg.Name, "weights", o.weights, "layout", layout, "backend", backend.Description())
+	for _, n := range notes {
 		a.log.Warn(n)
 	}
 	attn := mvit.AttentionOutput{Dir: o.attentionOut, Format: o.attentionFormat}

@@ -69,6 +69,7 @@ features and every clip's embedding and attention.`,
 	f.StringVar(&o.Out, "out", "", "predictions CSV (a folder with several targets)")
 	f.StringVar(&o.Clips, "clips", "", "per-clip CSV")
 	f.StringVar(&o.Embeddings, "embeddings", "", "study and view embeddings (.npz)")
+	f.IntVar(&o.ClipBatch, "clip-batch", 0, "clips the encoder runs at once: 0 auto (1 for MViT-B, whole bags for small presets), -1 whole bags")
 	f.StringVar(&backend, "backend", "", "GoMLX backend (default $GOMLX_BACKEND, else go)")
 	return cmd
 }

@@ -4,9 +4,8 @@
 //
 // GoMLX's own testutil.BuildTestBackend tries to download the XLA plugin and
 // exits the process when it cannot; this package instead builds the pure-Go
-// backend (github.com/gomlx/compute/gobackend) in "ops_sequential" mode — the
-// default mode can deadlock when several multi-threaded matmuls run
-// concurrently (see model/ops.DefaultBackendConfig) — or the backend named by
-// $GOMLX_BACKEND when a developer has installed another one and registered it
-// with a blank import.
+// backend (github.com/gomlx/compute/gobackend) in its default mode, as
+// cmrfm itself does (model/ops.DefaultBackendConfig), or the backend named
+// by $GOMLX_BACKEND when a developer has installed another one and
+// registered it with a blank import.
 package gomlxtest

@@ -5,15 +5,17 @@ import (
 	"math"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
 )
 
-// SafeGoConfig is the Go backend executing one graph node at a time.
-const SafeGoConfig = gobackend.BackendName + ":ops_sequential"
+// GoConfig is the Go backend in its default mode.
+const GoConfig = gobackend.BackendName
 
 var (
 	once    sync.Once
@@ -29,7 +31,7 @@ func Backend(t testing.TB) compute.Backend {
 	once.Do(func() {
 		cfg := os.Getenv(compute.ConfigEnvVar)
 		if cfg == "" {
-			cfg = SafeGoConfig
+			cfg = GoConfig
 		}
 		defer func() {
 			if r := recover(); r != nil {
@@ -136,4 +138,15 @@ func GoldenF32(t testing.TB, set *weights.Set, name string) []float32 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// CPUSeconds is the user + system CPU time of this process so far (all
+// threads); benchmarks report its increase per operation, which is steadier
+// than wall time on a machine shared with other jobs.
+func CPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

@@ -67,11 +67,13 @@ func benchForward(b *testing.B, cfg Config, batch, seq int) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu0 := gomlxtest.CPUSeconds()
 	for b.Loop() {
 		if _, err := enc.Forward(in, false); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 	b.ReportMetric(2*float64(cfg.MultiplyAdds(batch, seq))/1e9*float64(b.N)/b.Elapsed().Seconds(), "GFLOP/s")
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cmrfm/cmrfm/model/ops"
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -144,6 +145,7 @@ func (e *Encoder) Forward(in Inputs, hidden bool) (*Result, error) {
 		var err error
 		exec, err = model.NewExec(e.backend, e.store, func(_ *model.Scope, xs []*graph.Node) []*graph.Node {
 			ids := xs[0]
+			ops.FeedVariables(e.store, ids.Graph()) // weights as parameters, sharing the store's buffers
 			var tt, mask *graph.Node
 			i := 1
 			if key.types {

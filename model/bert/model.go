@@ -3,7 +3,6 @@ package bert
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/cmrfm/cmrfm/model/weights"
@@ -90,20 +89,7 @@ func (b *builder) normalInit() model.VariableInitializer {
 func (b *builder) dense(x *Node, name string, frozen bool, in, out int, act activation.Type) *Node {
 	w := b.param(name+".weight", frozen, b.normalInit(), out, in)
 	bias := b.param(name+".bias", frozen, initializer.Zero, out)
-	return denseWithBiasRow(x, w, bias, act)
-}
-
-// denseWithBiasRow computes act(x·w + bias) as [x, 1]·[w; bias]: one
-// product with the bias as an extra contracting row. On the pure-Go backend
-// the two concatenations (block copies) cost less than adding the bias to
-// the output element by element.
-func denseWithBiasRow(x, w, bias *Node, act activation.Type) *Node {
-	dims := slices.Clone(x.Shape().Dimensions)
-	dims[len(dims)-1] = 1
-	ones := Ones(x.Graph(), shapes.Make(x.DType(), dims...))
-	xa := Concatenate([]*Node{x, ones}, -1)
-	wa := Concatenate([]*Node{w, InsertAxes(bias, 0)}, 0)
-	return nn.Dense(xa, wa, nil, compute.DenseLayoutInputOutputs, act)
+	return nn.Dense(x, w, bias, compute.DenseLayoutInputOutputs, act)
 }
 
 func (b *builder) layerNorm(x *Node, name string, frozen bool) *Node {
@@ -220,10 +206,7 @@ func (b *builder) embeddings(ids, tokenTypes *Node) *Node {
 // layer is one BertLayer (post-LN): self-attention, then the FFN. ext is
 // the additive mask broadcast to [heads·B, L, L].
 //
-// The graph is one chain — a single fused q|k|v product, no parallel
-// matrix products — on purpose: the pure-Go backend (compute v0.1.2) can
-// deadlock when 2×GOMAXPROCS independent matrix products become ready at
-// once (each holds a worker while waiting for more).
+// q, k and v come from one fused product (one pass over x).
 func (b *builder) layer(i int, x, ext *Node) *Node {
 	c := b.cfg
 	p := fmt.Sprintf("encoder.layer.%d.", i)
@@ -245,17 +228,11 @@ func (b *builder) layer(i int, x, ext *Node) *Node {
 		}
 		kernels, biases = append(kernels, w), append(biases, bias)
 	}
-	qkv := denseWithBiasRow(x, Concatenate(kernels, 1), Concatenate(biases, 0), activation.TypeNone) // [B, L, 3H]
-	// Heads to the batch axis, head-major: [heads·B, L, hd] for q, k and v,
-	// by column slices and block concatenation (cheaper than a transpose on
-	// the pure-Go backend).
+	qkv := nn.Dense(x, Concatenate(kernels, 1), Concatenate(biases, 0), compute.DenseLayoutInputOutputs) // [B, L, 3H]
+	// Heads to the batch axis, head-major: [heads·B, L, hd] for q, k and v.
 	heads := func(j int) *Node {
-		parts := make([]*Node, nh)
-		for hh := range nh {
-			start := (j*nh + hh) * hd
-			parts[hh] = Slice(qkv, AxisRange(), AxisRange(), AxisRange(start, start+hd))
-		}
-		return Concatenate(parts, 0)
+		t := Reshape(Slice(qkv, AxisRange(), AxisRange(), AxisRange(j*h, (j+1)*h)), batch, seq, nh, hd)
+		return Reshape(TransposeAllAxes(t, 2, 0, 1, 3), nh*batch, seq, hd)
 	}
 	q, k, v := heads(0), heads(1), heads(2)
 
@@ -265,11 +242,7 @@ func (b *builder) layer(i int, x, ext *Node) *Node {
 	probs = b.dropout(probs, c.AttentionDropout)
 	ctx := DotGeneral(probs, []int{2}, []int{0}, v, []int{1}, []int{0}) // [heads·B, L, hd]
 	// Back to [B, L, H] with feature index head·hd + e, as HF's context layer.
-	parts := make([]*Node, nh)
-	for hh := range nh {
-		parts[hh] = Slice(ctx, AxisRange(hh*batch, (hh+1)*batch))
-	}
-	ctx = Concatenate(parts, -1)
+	ctx = Reshape(TransposeAllAxes(Reshape(ctx, nh, batch, seq, hd), 1, 2, 0, 3), batch, seq, h)
 
 	a := b.dense(ctx, p+"attention.output.dense", frozen, h, h, activation.TypeNone)
 	a = b.layerNorm(Add(b.dropout(a, c.HiddenDropout), x), p+"attention.output.LayerNorm", frozen)

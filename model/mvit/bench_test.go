@@ -1,11 +1,10 @@
 package mvit
 
 import (
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
+	"github.com/cmrfm/cmrfm/model/ops"
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -13,8 +12,11 @@ import (
 )
 
 // benchForward times one forward pass of cfg on a batch of one clip with
-// randomly initialised weights (the compile happens before the timer).
-func benchForward(b *testing.B, cfg Config) {
+// constant weights (the compile happens before the timer). With constants,
+// the weights are embedded in the graph as constants (what GoMLX does by
+// default on the Go backend for graphs not marked for training) instead of
+// fed as parameters (what mvit.Encoder does, docs/gomlx-constant-variables.md).
+func benchForward(b *testing.B, cfg Config, constants bool) {
 	be := gomlxtest.Backend(b)
 	store := model.NewStore()
 	scope := store.RootScope().In("mvit")
@@ -22,6 +24,9 @@ func benchForward(b *testing.B, cfg Config) {
 		b.Fatal(err)
 	}
 	exec, err := model.NewExec(be, store, func(_ *model.Scope, x *graph.Node) *graph.Node {
+		if !constants {
+			ops.FeedVariables(store, x.Graph())
+		}
 		return Encode(scope, cfg, x).Features
 	})
 	if err != nil {
@@ -32,18 +37,22 @@ func benchForward(b *testing.B, cfg Config) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu0 := cpuSeconds()
+	cpu0 := gomlxtest.CPUSeconds()
 	for b.Loop() {
 		if _, err := exec.Call(x); err != nil {
 			b.Fatal(err)
 		}
 	}
 	// CPU seconds per op (all threads): robust to other load on a shared machine.
-	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 	b.ReportMetric(2*float64(cfg.MultiplyAdds())/1e9*float64(b.N)/b.Elapsed().Seconds(), "GFLOP/s")
 }
 
-func BenchmarkForwardMViTB16x4(b *testing.B) { benchForward(b, MViTB16x4()) }
+func BenchmarkForwardMViTB16x4(b *testing.B) { benchForward(b, MViTB16x4(), false) }
+
+// BenchmarkForwardMViTB16x4Constants is the same with the weights embedded
+// as graph constants.
+func BenchmarkForwardMViTB16x4Constants(b *testing.B) { benchForward(b, MViTB16x4(), true) }
 
 // smallTrainConfig is MViT-B's 16 blocks on 3×8×64×64 clips: the training
 // benchmark (testdata/gen/model/mvit/full_mvit.py train times the same in torch).
@@ -80,24 +89,15 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	cpu0 := cpuSeconds()
+	cpu0 := gomlxtest.CPUSeconds()
 	for b.Loop() {
 		if _, err := exec.Call(x); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 }
-func BenchmarkForwardTiny(b *testing.B) { benchForward(b, Tiny(0)) }
-
-// cpuSeconds is the user+system CPU time of this process so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
+func BenchmarkForwardTiny(b *testing.B) { benchForward(b, Tiny(0), false) }
 
 // constantWeights fills every parameter with v (timing does not depend on values).
 func constantWeights(cfg Config, v float32) *weights.Set {

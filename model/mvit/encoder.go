@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cmrfm/cmrfm/model/ops"
 	"github.com/cmrfm/cmrfm/model/weights"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -74,6 +75,7 @@ func (e *Encoder) Forward(x *tensors.Tensor, attention bool) (res *Result, err e
 	if !ok {
 		cfg := e.Config
 		exec, err = model.NewExec(e.backend, e.store, func(_ *model.Scope, x *graph.Node) []*graph.Node {
+			ops.FeedVariables(e.store, x.Graph()) // weights as parameters, sharing the store's buffers
 			o := Encode(e.scope, cfg, x)
 			outs := []*graph.Node{o.Features}
 			if o.Logits != nil {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomlx/compute/dtypes"
+
 	"github.com/cmrfm/cmrfm/internal/gomlxtest"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -55,3 +57,79 @@ func benchMaxPool(b *testing.B, impl Impl) {
 
 func BenchmarkMaxPool3DComposed(b *testing.B) { benchMaxPool(b, Composed) }
 func BenchmarkMaxPool3DGeneric(b *testing.B)  { benchMaxPool(b, Generic) }
+
+// benchMatMul times [m,k]·[k,n] with both operands in dtype (converted
+// before the timer), as a bf16 inference mode would run the models'
+// products.
+func benchMatMul(b *testing.B, dt dtypes.DType, m, k, n int) {
+	be := gomlxtest.Backend(b)
+	conv := func(t *tensors.Tensor) *tensors.Tensor {
+		return graph.MustExecOnce(be, func(x *graph.Node) *graph.Node { return graph.ConvertDType(x, dt) }, t)
+	}
+	x, w := conv(randTensor(1, m, k)), conv(randScaled(2, 0.05, k, n))
+	exec := graph.MustNewExec(be, func(x, w *graph.Node) *graph.Node {
+		return graph.DotGeneral(x, []int{1}, nil, w, []int{0}, nil)
+	})
+	exec.MustCall(x, w)
+	b.ResetTimer()
+	cpu0 := gomlxtest.CPUSeconds()
+	for b.Loop() {
+		exec.MustCall(x, w)
+	}
+	b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N)*1000, "cpu-ms/op")
+	b.ReportMetric(2*float64(m*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkMatMulPrecision compares float32 and bfloat16 products of
+// MViT-B's MLP (block 0: 25089 tokens, 96 → 384) and BERT-base's FFN
+// (1024 tokens, 768 → 3072) shapes: the measurement behind leaving a bf16
+// inference mode out (docs/benchmarks.md).
+func BenchmarkMatMulPrecision(b *testing.B) {
+	for _, s := range []struct {
+		name    string
+		m, k, n int
+	}{{"mvit-mlp", 25089, 96, 384}, {"bert-ffn", 1024, 768, 3072}} {
+		for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.BFloat16} {
+			b.Run(s.name+"/"+dt.String(), func(b *testing.B) { benchMatMul(b, dt, s.m, s.k, s.n) })
+		}
+	}
+}
+
+// BenchmarkMatMulLayout compares the weight layouts of a linear layer at
+// BERT-base's FFN shape (1024 tokens, 768 → 3072) and MViT-B's first MLP
+// (25089 tokens, 96 → 384): [in, out] (x·W, the layout model/bert
+// stores), PyTorch's [out, in] (x·Wᵀ, as model/mvit stores), and [out, in]
+// transposed in the graph before an [in, out] product.
+func BenchmarkMatMulLayout(b *testing.B) {
+	be := gomlxtest.Backend(b)
+	for _, s := range []struct {
+		name    string
+		m, k, n int
+	}{{"bert-ffn", 1024, 768, 3072}, {"mvit-mlp", 25089, 96, 384}} {
+		x := randTensor(1, s.m, s.k)
+		for _, l := range []string{"in-out", "out-in", "out-in-transposed"} {
+			w := randScaled(2, 0.05, s.k, s.n)
+			if l != "in-out" {
+				w = randScaled(2, 0.05, s.n, s.k)
+			}
+			b.Run(s.name+"/"+l, func(b *testing.B) {
+				exec := graph.MustNewExec(be, func(x, w *graph.Node) *graph.Node {
+					switch l {
+					case "out-in":
+						return graph.DotGeneral(x, []int{1}, nil, w, []int{1}, nil)
+					case "out-in-transposed":
+						w = graph.TransposeAllAxes(w, 1, 0)
+					}
+					return graph.DotGeneral(x, []int{1}, nil, w, []int{0}, nil)
+				})
+				exec.MustCall(x, w)
+				b.ResetTimer()
+				cpu0 := gomlxtest.CPUSeconds()
+				for b.Loop() {
+					exec.MustCall(x, w)
+				}
+				b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N)*1000, "cpu-ms/op")
+			})
+		}
+	}
+}

@@ -51,17 +51,16 @@ func IsXLA(b compute.Backend) bool {
 }
 
 // DefaultBackendConfig is used by [NewBackend] when neither its argument nor
-// $GOMLX_BACKEND names a backend: the pure-Go backend executing one graph
-// node at a time (each matmul, softmax, GELU… still uses every core).
+// $GOMLX_BACKEND names a backend: the pure-Go backend in its default mode,
+// which runs independent graph nodes concurrently when a single graph
+// executes (each matmul, softmax, GELU… also uses every core).
 //
-// The Go backend's default mode runs independent nodes concurrently, and in
-// compute v0.1.2 that can deadlock: each node takes a slot of a pool of
-// 2×GOMAXPROCS workers, and a multi-threaded matmul inside a node waits for
-// free slots (workerspool.Pool.Saturate); when every slot holds such a
-// matmul, none can proceed. MViT's pooling issues several parallel batched
-// matmuls and hits this (seen: TestTinyGradientsMatchTorch hung), so cmrfm
-// uses "ops_sequential", which never runs two nodes at once.
-const DefaultBackendConfig = "go:ops_sequential"
+// compute v0.1.2 could deadlock in that mode (concurrent multi-threaded
+// matmuls each holding a worker-pool slot while waiting for more), so cmrfm
+// used "go:ops_sequential" until the engine upgrade; v0.1.14 starts its
+// executors only on free slots, and TestParallelExecutionCompletes runs the
+// old reproduction.
+const DefaultBackendConfig = "go"
 
 // NewBackend builds a GoMLX backend from config ("go", "xla:cuda", …); an
 // empty config falls back to $GOMLX_BACKEND, then to the pure-Go backend.
@@ -138,19 +137,16 @@ func taps(xp *graph.Node, w Window, out [3]int, fn func(a, b, c int, s *graph.No
 	}
 }
 
-// padChannelsLast pads axes 1..3 of a [N, T, H, W, C] tensor with value.
-// It concatenates constant blocks rather than calling graph.Pad, which has no
-// gradient in GoMLX v0.28.
+// padChannelsLast pads axes 1..3 of a [N, T, H, W, C] tensor with value, in
+// one Pad node (differentiable since GoMLX v0.28.16; v0.28.2's had no
+// gradient, and three block concatenations stood in for it).
 func padChannelsLast(x *graph.Node, p [3]int, value *graph.Node) *graph.Node {
-	for i, n := range p {
-		if n == 0 {
-			continue
-		}
-		axis := i + 1
-		dims := x.Shape().Clone().Dimensions
-		dims[axis] = n
-		block := graph.BroadcastToDims(graph.ConvertDType(value, x.DType()), dims...)
-		x = graph.Concatenate([]*graph.Node{block, x, block}, axis)
+	if p == [3]int{} {
+		return x
 	}
-	return x
+	axes := make([]compute.PadAxis, x.Rank())
+	for i, n := range p {
+		axes[i+1] = compute.PadAxis{Start: n, End: n}
+	}
+	return graph.Pad(x, graph.ConvertDType(value, x.DType()), axes...)
 }

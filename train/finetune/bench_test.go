@@ -55,11 +55,13 @@ func benchStep(b *testing.B, mode Mode, clips int) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu0 := gomlxtest.CPUSeconds()
 	for range b.N {
 		if _, err := e.Call(in...); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "studies/s")
 	b.ReportMetric(float64(clips*b.N)/b.Elapsed().Seconds(), "clips/s")
 }

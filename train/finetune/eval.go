@@ -12,6 +12,7 @@ import (
 
 	"github.com/cmrfm/cmrfm/cine"
 	"github.com/cmrfm/cmrfm/model/heads"
+	"github.com/cmrfm/cmrfm/model/mvit"
 	"github.com/cmrfm/cmrfm/stats"
 	"github.com/cmrfm/cmrfm/train"
 	"github.com/cmrfm/cmrfm/train/data"
@@ -50,6 +51,15 @@ type Evaluator struct {
 	exec *model.Exec
 	// Channels is the encoder's input channel count.
 	Channels int
+	// ClipBatch > 0 encodes a bag's clips in chunks of ClipBatch (the last
+	// one padded) through one compiled encoder graph, then runs the
+	// projection and head on the features; 0 runs the whole bag as one
+	// graph (one compilation per bag size). Full-size encoders want 1: one
+	// MViT-B graph instead of one per bag size, and the memory of one clip's
+	// activations instead of a whole bag's (see [AutoClipBatch]).
+	ClipBatch int
+	backend   compute.Backend
+	enc, head *model.Exec
 }
 
 // NewEvaluator builds the inference graph over net's variables.
@@ -64,18 +74,101 @@ func NewEvaluator(backend compute.Backend, net *Net) (*Evaluator, error) {
 		return nil, fmt.Errorf("finetune: %w", err)
 	}
 	e.SetMaxCache(128)
-	return &Evaluator{net: net, exec: e, Channels: net.Cfg.Video.InChannels}, nil
+	return &Evaluator{net: net, exec: e, Channels: net.Cfg.Video.InChannels, backend: backend}, nil
+}
+
+// AutoClipBatch is the ClipBatch predict uses by default: 1 for encoders of
+// at least MViT-B's input size (16×224×224), 0 (whole bags) for the small
+// presets, whose per-graph overhead batching amortises.
+func AutoClipBatch(cfg NetConfig) int {
+	if cfg.Video.Frames*cfg.Video.Height*cfg.Video.Width >= 16*224*224 {
+		return 1
+	}
+	return 0
+}
+
+// outputs runs the network on one bag: as one graph over the padded bag,
+// or (ClipBatch > 0) the encoder over chunks of the bag's clips, copied
+// straight from the samples, and then the head on their features.
+func (e *Evaluator) outputs(s *data.BagSample) ([]*tensors.Tensor, error) {
+	if e.ClipBatch <= 0 {
+		b, err := newBatch([]*data.BagSample{s}, false, 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		in := b.Inputs()
+		return e.exec.Exec(in[0], in[1], in[2])
+	}
+	if err := e.chunkExecs(); err != nil {
+		return nil, err
+	}
+	k := len(s.Clips)
+	if k == 0 {
+		return nil, fmt.Errorf("finetune: %s: no clip to encode", s.Key)
+	}
+	c0 := s.Clips[0]
+	per := c0.C * c0.T * c0.H * c0.W
+	chunk := make([]float32, e.ClipBatch*per)
+	var features []float32
+	fd := 0
+	for i := 0; i < k; i += e.ClipBatch {
+		n := min(e.ClipBatch, k-i)
+		for j, c := range s.Clips[i : i+n] {
+			if c.C != c0.C || c.T != c0.T || c.H != c0.H || c.W != c0.W {
+				return nil, fmt.Errorf("finetune: %s: clip %d is %dx%dx%dx%d, clip 0 %dx%dx%dx%d",
+					s.Key, i+j, c.C, c.T, c.H, c.W, c0.C, c0.T, c0.H, c0.W)
+			}
+			copy(chunk[j*per:(j+1)*per], c.Expand().Data)
+		}
+		clear(chunk[n*per:])
+		f, err := e.enc.Exec1(tensors.FromFlatDataAndDimensions(chunk, e.ClipBatch, c0.C, c0.T, c0.H, c0.W))
+		if err != nil {
+			return nil, err
+		}
+		fd = f.Shape().Dimensions[1]
+		features = append(features, tensors.MustCopyFlatData[float32](f)[:n*fd]...)
+	}
+	gather, mask := make([]int32, k), make([]float32, k)
+	for i := range gather {
+		gather[i], mask[i] = int32(i), 1
+	}
+	return e.head.Exec(tensors.FromFlatDataAndDimensions(features, k, fd),
+		tensors.FromFlatDataAndDimensions(gather, 1, k), tensors.FromFlatDataAndDimensions(mask, 1, k))
+}
+
+// chunkExecs builds the encoder-only and head-only graphs of the chunked
+// path.
+func (e *Evaluator) chunkExecs() error {
+	if e.enc != nil {
+		return nil
+	}
+	net := e.net
+	enc, err := model.NewExec(e.backend, net.Store, func(_ *model.Scope, clips *graph.Node) *graph.Node {
+		net.Store.SetTraining(clips.Graph(), false)
+		train.FeedVariables(net.Store, clips.Graph())
+		return mvit.Encode(net.Encoder, net.Cfg.Video, clips).Features
+	})
+	if err != nil {
+		return fmt.Errorf("finetune: %w", err)
+	}
+	head, err := model.NewExec(e.backend, net.Store, func(_ *model.Scope, features, gather, mask *graph.Node) []*graph.Node {
+		net.Store.SetTraining(features.Graph(), false)
+		train.FeedVariables(net.Store, features.Graph())
+		o := net.FromFeatures(features, gather, mask)
+		return []*graph.Node{o.Prediction, o.Logits, o.Attention, o.Study, o.Pooled, o.Embeddings}
+	})
+	if err != nil {
+		return fmt.Errorf("finetune: %w", err)
+	}
+	head.SetMaxCache(128)
+	e.enc, e.head = enc, head
+	return nil
 }
 
 // Predict runs one loaded bag.
 func (e *Evaluator) Predict(s *data.BagSample) (*Prediction, error) {
 	withChannels(s, e.Channels)
-	b, err := newBatch([]*data.BagSample{s}, false, 0, 1)
-	if err != nil {
-		return nil, err
-	}
-	in := b.Inputs()
-	outs, err := e.exec.Exec(in[0], in[1], in[2])
+	outs, err := e.outputs(s)
 	if err != nil {
 		return nil, fmt.Errorf("finetune: %s: %w", s.Key, err)
 	}

@@ -89,9 +89,13 @@ type PredictOptions struct {
 	// (row of the predictions file) and view_attention [K]; view rows
 	// follow the clips file's rows.
 	Embeddings string
-	Workers    int
-	Backend    compute.Backend
-	Log        *slog.Logger
+	// ClipBatch is the number of clips the encoder runs at once: 0 picks
+	// [AutoClipBatch] (one clip for MViT-B, whole bags for small presets),
+	// -1 runs each whole bag as one graph.
+	ClipBatch int
+	Workers   int
+	Backend   compute.Backend
+	Log       *slog.Logger
 }
 
 // PredictSummary reports a prediction run.
@@ -139,6 +143,14 @@ func Predict(ctx context.Context, o PredictOptions) (*PredictSummary, error) {
 	// Labels the index lacks are simply unknown.
 	targets := c.Data.Targets
 	ds := &data.BagDataset{Root: o.Store, Rows: rows, Targets: targets, Bag: bag, Transform: evalT, Seed: c.Seed}
+	switch {
+	case o.ClipBatch == 0:
+		m.Eval.ClipBatch = AutoClipBatch(m.Net.Cfg)
+	case o.ClipBatch < 0:
+		m.Eval.ClipBatch = 0
+	default:
+		m.Eval.ClipBatch = o.ClipBatch
+	}
 	preds, failed, err := m.Eval.Run(ctx, ds, 0, max(o.Workers, 1), o.Log)
 	if err != nil {
 		return nil, err

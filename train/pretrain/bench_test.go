@@ -67,11 +67,13 @@ func benchStep(b *testing.B, cfg Config, batch int, training bool) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu0 := gomlxtest.CPUSeconds()
 	for range b.N {
 		if _, err := exec.Call(in[0], in[1], in[2]); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric((gomlxtest.CPUSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
 }
 

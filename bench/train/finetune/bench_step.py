@@ -3,7 +3,7 @@
 
 Run (apt: python3-torch python3-torchvision python3-numpy), from the repository root:
     /usr/bin/python3 bench/train/finetune/bench_step.py transfer|finetune [clips=8] [reps=10] [threads=1]
-Prints one JSON line: {"torch", "mode", "clips", "threads", "median_s", "min_s", "times_s"}.
+Prints one JSON line: {"torch", "mode", "clips", "threads", "median_s", "cpu_s_median" (process CPU seconds), "min_s", "times_s"}.
 train/finetune's BenchmarkTorchStep* run this in the same `go test -bench` run as the Go benchmarks.
 
 The model is the tiny-lvef preset: torchvision MViT with the tiny config of testdata/gen/model/mvit/mvit_ref.py
@@ -91,10 +91,11 @@ def step():
 
 
 step()  # warm-up
-times = []
+times, cpus = [], []
 for _ in range(reps):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     step()
     times.append(time.perf_counter() - t0)
+    cpus.append(time.process_time() - c0)
 print(json.dumps({'torch': torch.__version__, 'mode': mode, 'clips': clips, 'threads': threads,
-                  'median_s': statistics.median(times), 'min_s': min(times), 'times_s': times}))
+                  'median_s': statistics.median(times), 'cpu_s_median': statistics.median(cpus), 'min_s': min(times), 'times_s': times}))

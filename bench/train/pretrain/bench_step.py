@@ -4,7 +4,7 @@
 Run (apt: python3-torch python3-torchvision python3-numpy libopenblas0-pthread), from the repository root:
     /usr/bin/python3 bench/train/pretrain/bench_step.py tiny train 16 [reps=5] [threads=2]
     /usr/bin/python3 bench/train/pretrain/bench_step.py full forward 2 [reps=3] [threads=2]
-Prints one JSON line: {"torch", "preset", "mode", "batch", "threads", "median_s", "min_s", "times_s"}.
+Prints one JSON line: {"torch", "preset", "mode", "batch", "threads", "median_s", "cpu_s_median" (process CPU seconds), "min_s", "times_s"}.
 train/pretrain's BenchmarkTorch* run this in the same `go test -bench` run as the Go benchmarks.
 
 The models are the same as cmrfm's presets, built from the repository's torch references:
@@ -95,10 +95,11 @@ def step():
 
 
 step()  # warm-up
-times = []
+times, cpus = [], []
 for _ in range(reps):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     step()
     times.append(time.perf_counter() - t0)
+    cpus.append(time.process_time() - c0)
 print(json.dumps({'torch': torch.__version__, 'preset': preset, 'mode': mode, 'batch': batch, 'threads': threads,
-                  'median_s': statistics.median(times), 'min_s': min(times), 'times_s': times}))
+                  'median_s': statistics.median(times), 'cpu_s_median': statistics.median(cpus), 'min_s': min(times), 'times_s': times}))

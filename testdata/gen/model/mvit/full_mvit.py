@@ -10,6 +10,9 @@ Usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 testdata/gen/model/mvit/full_mvit
           prints a JSON line with wall and process-CPU seconds.
   train   median time of one training step (forward + backward of sum(features)) on the small config
           (MViT-B blocks, 3x8x64x64 clips, batch 2); prints a JSON line.
+  onnx    exports the golden model without its Kinetics head (output: the 768-d features) with torch.onnx,
+          opset 14, to OUTDIR/mvit_v1_b_features.onnx (~147 MB), for onnxruntime timing (bench/ort_mvit.mjs);
+          checks torch's own output of the exported model against golden.safetensors.
 """
 import json
 import os
@@ -64,6 +67,21 @@ elif mode == 'time':
             cs.append(time.process_time() - c0)
     print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'forward_s_median': statistics.median(ts),
                       'forward_s_all': [round(t, 3) for t in ts], 'cpu_s_median': statistics.median(cs)}))
+elif mode == 'onnx':
+    import warnings
+    warnings.filterwarnings('ignore')
+    m = tvv.mvit_v1_b(weights=None)
+    sd, _ = st_io.load(f'{out}/mvit_v1_b.safetensors')
+    m.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in sd.items()})
+    m.head = torch.nn.Identity()  # features: the final-norm CLS token
+    m.eval()
+    x = torch.from_numpy(np.load(f'{out}/input.npy'))
+    g, _ = st_io.load(f'{out}/golden.safetensors')
+    with torch.no_grad():
+        diff = float((m(x) - torch.from_numpy(g['features'])).abs().max())
+        torch.onnx.export(m, x, f'{out}/mvit_v1_b_features.onnx', opset_version=14, input_names=['x'],
+                          output_names=['features'])
+    print(json.dumps({'wrote': f'{out}/mvit_v1_b_features.onnx', 'torch_vs_golden_max_abs': diff}))
 elif mode == 'train':
     cfg = [mv.MSBlockConfig(h, i, o, kq, kkv, sq, skv) for h, i, o, kq, kkv, sq, skv in zip(
         [1, 2, 2, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 8, 8],
