@@ -168,6 +168,10 @@ type Element struct {
 	// UndefinedLength records that the element was encoded with length
 	// 0xFFFFFFFF (sequences, encapsulated pixel data).
 	UndefinedLength bool
+	// BulkDataURI is where a DICOM JSON (DICOMweb metadata) element's value
+	// lives instead of Value: the value was not sent, so its absence is not
+	// truncation.
+	BulkDataURI string
 }
 
 // DataSet is an ordered list of elements sharing one byte order.

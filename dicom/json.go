@@ -89,6 +89,7 @@ func jsonValue(t Tag, je jsonElement, depth int) (*Element, error) {
 		return e, nil
 	}
 	if je.BulkDataURI != "" || len(je.Value) == 0 {
+		e.BulkDataURI = je.BulkDataURI
 		return e, nil
 	}
 	var buf []byte
