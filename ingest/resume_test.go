@@ -247,11 +247,15 @@ func TestKill20TimesAndResume(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// A random moment of what is left to do: between the start and a
-		// little past the time the remaining units take (as the
-		// uninterrupted run went), process start-up included.
+		// A random moment of what is left to do: between the start
+		// (process start-up included) and about half the time the
+		// remaining units take (as the uninterrupted run went). Each run
+		// then does on average under a third of what is left, so the
+		// kills fall all through the job instead of the first few
+		// finishing it (at 120 % of the remaining time and 300 ms, a
+		// loaded machine finished the job within the first few runs).
 		left := 1 - float64(unitsDone(t, out))/float64(units)
-		wait := time.Duration(rng.Float64()*(float64(took)*1.2*left+float64(300*time.Millisecond))) + 10*time.Millisecond
+		wait := time.Duration(rng.Float64()*(float64(took)*0.5*left+float64(150*time.Millisecond))) + 10*time.Millisecond
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
@@ -267,9 +271,14 @@ func TestKill20TimesAndResume(t *testing.T) {
 			t.Fatalf("after kill %d (%s into the run)", k+1, wait)
 		}
 	}
-	t.Logf("%d of 20 runs killed mid-way (an uninterrupted run takes %s)", killed, took.Round(time.Millisecond))
+	byKills := unitsDone(t, out)
+	t.Logf("%d of 20 runs killed mid-way, %d of %d units done between the kills (an uninterrupted run takes %s)",
+		killed, byKills, units, took.Round(time.Millisecond))
 	if killed < 15 {
 		t.Errorf("only %d runs were killed before they finished", killed)
+	}
+	if byKills == 0 {
+		t.Errorf("the killed runs did %d of %d units: every kill came before any work, so no resume was tested", byKills, units)
 	}
 	run(t, cfg, nil)
 	got := fileDigests(t, out)

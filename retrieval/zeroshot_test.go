@@ -211,7 +211,7 @@ func TestZeroShot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := strings.SplitN(string(b), "\n", 2)[0]; h != "filenames,probs,labels,views,softmax_attn,attn_2CH,attn_3CH,attn_4CH,attn_SAX" {
+	if h := strings.SplitN(string(b), "\n", 2)[0]; h != "filenames,probs,labels,views,softmax_attn,attn_2CH,attn_3CH,attn_4CH,attn_SAX,error" {
 		t.Fatalf("header %q", h)
 	}
 	rep, err := evaluate.Classify(evaluate.ClassOptions{Pred: out, Direction: stats.Less, Level: 0.95})
