@@ -161,5 +161,27 @@ func checkNIfTIHeader(data []byte) error {
 	if need := int64(offset) + n*bitpix/8; need > int64(len(data)) {
 		return fmt.Errorf("dimensions %v × %d bits need %d bytes after the header; the file has %d", dims[1:dims[0]+1], bitpix, need-int64(offset), int64(len(data))-int64(offset))
 	}
+	// gonii allocates dim[1]·dim[2]·dim[3]·dim[4]·dim[5] (the last when
+	// > 1) voxels whatever dim[0] says: fields beyond dim[0] must not
+	// declare more than the file holds either (a fuzzed dim[5] of 2^40 on
+	// a 2-D image made it ask for 16 TiB).
+	g := int64(1)
+	for i := 1; i <= 5; i++ {
+		d := dims[i]
+		if i == 5 && d <= 1 {
+			continue
+		}
+		if d <= 0 {
+			g = 0 // gonii's size is then zero or negative: nothing is allocated
+			break
+		}
+		if g > maxNIfTIBytes/d {
+			return fmt.Errorf("dim[1..5] %v declare more than %d voxels", dims[1:6], int64(maxNIfTIBytes))
+		}
+		g *= d
+	}
+	if need := g * bitpix / 8; need > int64(len(data))-int64(offset) {
+		return fmt.Errorf("dim[1..5] %v × %d bits need %d bytes after the header; the file has %d", dims[1:6], bitpix, need, int64(len(data))-int64(offset))
+	}
 	return nil
 }
