@@ -33,10 +33,10 @@ ck="$out/run-$preset/checkpoints/last.safetensors"
 if [ ! -f "$ck" ]; then
   cat > "$out/finetune.yaml" <<'YAML'
 trainer:
-  max_steps: 1
+  max_updates: 1
   val_studies: 1
-  log_every: 1
-  checkpoint_every: 1
+  log_every_updates: 1
+  checkpoint_every_updates: 1
   progress: false
 YAML
   "$bin" --log-level warn finetune --preset "$preset" --config "$out/finetune.yaml" --store "$out/store" \
