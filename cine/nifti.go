@@ -162,17 +162,21 @@ func checkNIfTIHeader(data []byte) error {
 		return fmt.Errorf("dimensions %v × %d bits need %d bytes after the header; the file has %d", dims[1:dims[0]+1], bitpix, need-int64(offset), int64(len(data))-int64(offset))
 	}
 	// gonii allocates dim[1]·dim[2]·dim[3]·dim[4]·dim[5] (the last when
-	// > 1) voxels whatever dim[0] says: fields beyond dim[0] must not
-	// declare more than the file holds either (a fuzzed dim[5] of 2^40 on
-	// a 2-D image made it ask for 16 TiB).
+	// > 1) voxels whatever dim[0] says, after setting dim[3..5] ≤ 0 to 1:
+	// fields beyond dim[0] must not declare more than the file holds
+	// either (fuzzing found a 2-D image whose dim[5] of 2^40, and one whose
+	// dim[4] of 2^62 beside a zero dim[3], made it ask for terabytes).
 	g := int64(1)
 	for i := 1; i <= 5; i++ {
 		d := dims[i]
+		if i >= 3 && d <= 0 {
+			d = 1
+		}
 		if i == 5 && d <= 1 {
 			continue
 		}
 		if d <= 0 {
-			g = 0 // gonii's size is then zero or negative: nothing is allocated
+			g = 0 // dim[1] or dim[2] ≤ 0: gonii's size is not positive, nothing is allocated
 			break
 		}
 		if g > maxNIfTIBytes/d {
