@@ -59,6 +59,8 @@ func TestQuickDemo(t *testing.T) {
 			t.Errorf("report links to %s: %v", m[1], err)
 		}
 	}
+	// The page itself in a real browser: no console error, no request.
+	checkReportInChromium(t, out, false)
 	err = r.Check()
 	if err == nil || !strings.Contains(err.Error(), "test studies (want ≥ 30)") {
 		t.Errorf("Check on the quick demo: %v, want a refusal naming the test split's size", err)

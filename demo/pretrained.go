@@ -21,7 +21,7 @@ import (
 var pretrainedVideo []byte
 
 // pretrainedVideoSHA256 pins the file: the demo refuses any other bytes.
-const pretrainedVideoSHA256 = "7bee021d44da52951a17d206198a1fdc48a48c7952ddb858e112ff8fbe7425f8"
+const pretrainedVideoSHA256 = "f03dde68a75252db1c7d17e63fa9103c5bea5c99e6f406da691948c61ba6ea14"
 
 // writePretrained checks the embedded weights against their pinned SHA-256
 // and writes them to path (the fine-tuning stage's init.weights; loading

@@ -4,7 +4,7 @@
 # "Does it learn?"), without its text tower and optimiser state. PHANTOM-ONLY weights: trained on synthetic
 # cine of an analytic beating heart, they mean nothing on real patients.
 #
-# Steps (≈ 15 min on a quiet 2-core box; ≈ 3.5 GB of disk while the DICOM exists):
+# Steps (≈ 12 min on this 2-core box while it ran other jobs; ≈ 3.5 GB of disk while the DICOM exists):
 #   1. 2,048 phantom studies (seed 12) ingested with the proof's fixed salt, reports split and tokenised;
 #   2. cmrfm pretrain --preset phantom (1,246 updates);
 #   3. cmrfm weights extract of /model/video_encoder/ and /model/video_proj/.
