@@ -143,7 +143,7 @@ func TestDemoReportInChromium(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		save("report-top.png", chromedp.CaptureScreenshot()) // the first screen, 1280×900
+		save("report-top.png", chromedp.CaptureScreenshot())                     // the first screen, 1280×900
 		save("report-lvef.png", chromedp.Screenshot(chromedp.CSS("#task-lvef"))) // one task's section
 		save("report-explain.png", chromedp.Screenshot(chromedp.CSS("#explain")))
 		if err := chromedp.Do(s.Ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
