@@ -80,7 +80,7 @@ func LoadModel(o ModelOptions) (*Model, error) {
 	}
 	be := o.Backend
 	if be == nil {
-		if be, err = ops.NewBackend(""); err != nil {
+		if be, err = ops.NewInferenceBackend(""); err != nil {
 			return nil, err
 		}
 	}

@@ -64,7 +64,7 @@ func LoadModel(path string, backend compute.Backend) (*Model, error) {
 		return nil, fmt.Errorf("retrieval: %s: %w", path, err)
 	}
 	if backend == nil {
-		if backend, err = ops.NewBackend(cfg.Trainer.Backend); err != nil {
+		if backend, err = ops.NewInferenceBackend(cfg.Trainer.Backend); err != nil {
 			return nil, err
 		}
 	}

@@ -52,7 +52,7 @@ EXIT STATUS
 				return fmt.Errorf("embed: --checkpoint, --store and --out are required")
 			}
 			if backend != "" {
-				b, err := ops.NewBackend(backend)
+				b, err := ops.NewInferenceBackend(backend)
 				if err != nil {
 					return err
 				}

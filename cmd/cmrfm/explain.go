@@ -151,7 +151,7 @@ EXIT STATUS
 				return fmt.Errorf("--format %q: want video or h5", format)
 			}
 			if backend != "" {
-				if o.ModelOptions.Backend, err = ops.NewBackend(backend); err != nil {
+				if o.ModelOptions.Backend, err = ops.NewInferenceBackend(backend); err != nil {
 					return err
 				}
 			}

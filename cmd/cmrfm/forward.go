@@ -94,7 +94,7 @@ torchvision's mvit_v1_b numerics; mvit-tiny = the test model):
 
 func runForward(a *app, o forwardOptions) error {
 	inferenceMemoryLimit(a.log, o.weights, o.init)
-	backend, err := ops.NewBackend(o.backend)
+	backend, err := ops.NewInferenceBackend(o.backend)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ features and every clip's embedding and attention.`,
 				return usagef("predict: nothing to write: give --out, --clips or --embeddings")
 			}
 			if backend != "" {
-				b, err := ops.NewBackend(backend)
+				b, err := ops.NewInferenceBackend(backend)
 				if err != nil {
 					return err
 				}

@@ -61,7 +61,7 @@ EXIT STATUS
 				return fmt.Errorf("search: --index and one of --text, --study or --queries are required")
 			}
 			if backend != "" {
-				b, err := ops.NewBackend(backend)
+				b, err := ops.NewInferenceBackend(backend)
 				if err != nil {
 					return err
 				}

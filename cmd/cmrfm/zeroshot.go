@@ -57,7 +57,7 @@ EXIT STATUS
 				return fmt.Errorf("zeroshot: --index, --labels, --prompts and --out are required")
 			}
 			if backend != "" {
-				b, err := ops.NewBackend(backend)
+				b, err := ops.NewInferenceBackend(backend)
 				if err != nil {
 					return err
 				}

@@ -17,7 +17,10 @@ import (
 // default on the Go backend for graphs not marked for training) instead of
 // fed as parameters (what mvit.Encoder does, docs/gomlx-constant-variables.md).
 func benchForward(b *testing.B, cfg Config, constants bool) {
-	be := gomlxtest.Backend(b)
+	be, err := ops.NewInferenceBackend("") // the backend cmrfm forward and predict use
+	if err != nil {
+		b.Fatal(err)
+	}
 	store := model.NewStore()
 	scope := store.RootScope().In("mvit")
 	if err := LoadInto(scope, cfg, constantWeights(cfg, 0.01)); err != nil { // skip random initialisation

@@ -62,6 +62,27 @@ func IsXLA(b compute.Backend) bool {
 // old reproduction.
 const DefaultBackendConfig = "go"
 
+// DefaultInferenceBackendConfig is used by [NewInferenceBackend]: the pure-Go
+// backend with its ops run one after another, so that each large op (a
+// matmul above all) gets every core. In the default mode the executors that
+// run independent ops side by side hold worker slots, and a single large
+// matmul then stays on one core: measured on 2 cores, ops_sequential makes
+// the MViT-B 16×4 forward 1.28–1.41 s instead of 1.64–1.79 s and the
+// BERT-base forward 0.74–0.76 s instead of 1.06–1.14 s, while training steps
+// (many small ops, some independent) are faster in the default mode
+// (docs/benchmarks.md).
+const DefaultInferenceBackendConfig = "go:ops_sequential"
+
+// NewInferenceBackend is [NewBackend] for inference-only work (forward,
+// predict, embed, explain, search): an empty config falls back to
+// $GOMLX_BACKEND, then to [DefaultInferenceBackendConfig].
+func NewInferenceBackend(config string) (compute.Backend, error) {
+	if config == "" && os.Getenv(compute.ConfigEnvVar) == "" {
+		config = DefaultInferenceBackendConfig
+	}
+	return NewBackend(config)
+}
+
 // NewBackend builds a GoMLX backend from config ("go", "xla:cuda", …); an
 // empty config falls back to $GOMLX_BACKEND, then to the pure-Go backend.
 // Backends other than "go" must be compiled in with a blank import.

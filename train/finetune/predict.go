@@ -56,7 +56,7 @@ func LoadModel(path string, backend compute.Backend) (*Model, error) {
 		}
 	}
 	if backend == nil {
-		if backend, err = ops.NewBackend(c.Trainer.Backend); err != nil {
+		if backend, err = ops.NewInferenceBackend(c.Trainer.Backend); err != nil {
 			return nil, err
 		}
 	}
