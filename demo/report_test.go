@@ -70,14 +70,7 @@ func checkReportInChromium(t *testing.T, out string, numbers bool) *browser.Sess
 		}
 		t.Logf("page and predictions agree: lvef MAE %.2f on %d studies, dcm AUROC %.3f", mae, len(p), num/den)
 	}
-	if e := s.Errors(); len(e) > 0 {
-		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
-	}
-	for _, r := range s.Requests() {
-		if r != u && !strings.HasPrefix(r, "data:") {
-			t.Errorf("network request to %s", r)
-		}
-	}
+	s.CheckSelfContained(t, u)
 	return s
 }
 
@@ -130,25 +123,12 @@ func TestDemoReportInChromium(t *testing.T) {
 	}
 	s := checkReportInChromium(t, out, true)
 	if dir := os.Getenv("CMRFM_REPORT_SCREENSHOTS"); dir != "" {
-		save := func(name string, a chromedp.Action[[]byte]) {
-			t.Helper()
-			png, err := chromedp.Run(s.Ctx, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		save("report-top.png", chromedp.CaptureScreenshot())                     // the first screen, 1280×900
-		save("report-lvef.png", chromedp.Screenshot(chromedp.CSS("#task-lvef"))) // one task's section
-		save("report-explain.png", chromedp.Screenshot(chromedp.CSS("#explain")))
+		s.SaveScreenshot(t, dir, "report-top.png", chromedp.CaptureScreenshot())                     // the first screen, 1280×900
+		s.SaveScreenshot(t, dir, "report-lvef.png", chromedp.Screenshot(chromedp.CSS("#task-lvef"))) // one task's section
+		s.SaveScreenshot(t, dir, "report-explain.png", chromedp.Screenshot(chromedp.CSS("#explain")))
 		if err := chromedp.Do(s.Ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
 			t.Fatal(err)
 		}
-		save("report-phone.png", chromedp.CaptureScreenshot())
+		s.SaveScreenshot(t, dir, "report-phone.png", chromedp.CaptureScreenshot())
 	}
 }

@@ -86,14 +86,7 @@ func TestReportInChromium(t *testing.T) {
 		shoot(t, s, dir, "report-desktop.png", 0)
 		shoot(t, s, dir, "report-phone.png", 390)
 	}
-	if e := s.Errors(); len(e) > 0 {
-		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
-	}
-	for _, r := range s.Requests() {
-		if r != u && !strings.HasPrefix(r, "data:") {
-			t.Errorf("network request to %s", r)
-		}
-	}
+	s.CheckSelfContained(t, u)
 }
 
 func compareF(a, b float64) int {
@@ -113,14 +106,5 @@ func shoot(t *testing.T, s *browser.Session, dir, name string, width int64) {
 			t.Fatal(err)
 		}
 	}
-	png, err := chromedp.Run(s.Ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	s.SaveScreenshot(t, dir, name, chromedp.FullScreenshot(100))
 }

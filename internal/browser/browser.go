@@ -3,6 +3,8 @@ package browser
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,4 +100,36 @@ func (s *Session) Requests() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.requests...)
+}
+
+// CheckSelfContained fails t for every console error, exception or
+// browser-log error seen so far, and for every request other than page
+// itself (its URL) and data: URLs: what a self-contained page must show.
+func (s *Session) CheckSelfContained(t testing.TB, page string) {
+	t.Helper()
+	if e := s.Errors(); len(e) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(e, "\n"))
+	}
+	for _, r := range s.Requests() {
+		if r != page && !strings.HasPrefix(r, "data:") {
+			t.Errorf("network request to %s", r)
+		}
+	}
+}
+
+// SaveScreenshot runs a screenshot action (chromedp.CaptureScreenshot,
+// FullScreenshot, Screenshot of a selector) and writes the PNG to
+// dir/name, creating dir.
+func (s *Session) SaveScreenshot(t testing.TB, dir, name string, shot chromedp.Action[[]byte]) {
+	t.Helper()
+	png, err := chromedp.Run(s.Ctx, shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
