@@ -21,14 +21,17 @@ func (f *File) pixelElement() (*Element, error) {
 // before anything is allocated per frame: native data must have the bytes
 // of every frame, encapsulated data a fragment per frame at least. A header
 // declaring 10^9 frames over a few kilobytes is an error, not 10^9 images.
-// Metadata without pixel data (DICOM JSON whose pixel data is a
-// BulkDataURI, or has no Pixel Data element at all) has nothing to check.
+// DICOM JSON metadata whose pixel data is a BulkDataURI holds no pixel
+// data to check.
 func (f *File) framesFit(p PixelInfo) error {
 	if p.Frames <= 1 {
 		return nil
 	}
 	e, err := f.pixelElement()
-	if err != nil || e.BulkDataURI != "" {
+	if err != nil {
+		return err
+	}
+	if e.BulkDataURI != "" {
 		return nil
 	}
 	if e.UndefinedLength {
