@@ -6,7 +6,8 @@
 # cmrfm predict --embeddings over every study. Arrays: embedding float32 [300, 64]
 # (study_embedding), label int32 [300] (0 normal, 1 dcm, 2 hcm, 3 infarct, 4 effusion, from the
 # phantom's ground truth in store/index.csv).
-# Usage: sh testdata/gen/explain/umap/phantom.sh WORKDIR PRETRAINED_CHECKPOINT   (cmrfm on PATH;
+# Usage: sh testdata/gen/explain/umap/phantom.sh WORKDIR PRETRAINED_CHECKPOINT   (cmrfm on PATH:
+#        GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go install ./cmd/cmrfm;
 # about an hour on 2 loaded cores, most of it fine-tuning)
 set -eu
 REPO=$(cd "$(dirname "$0")/../../../.." && pwd)
